@@ -1,0 +1,243 @@
+package cutbot
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// CutStatus is where a cut is in its life.
+type CutStatus string
+
+// The statuses of a cut.
+const (
+	CutActive  CutStatus = "active"
+	CutDone    CutStatus = "done"
+	CutAborted CutStatus = "aborted"
+)
+
+// StageStatus is where one stage of a cut stands.
+type StageStatus string
+
+// The statuses of a stage. An attempt is Submitting from the moment cutbot decides to run it
+// (persisted before anything is submitted) until the outside system has accepted it.
+const (
+	StatusPending    StageStatus = "pending"
+	StatusSkipped    StageStatus = "skipped"
+	StatusSubmitting StageStatus = "submitting"
+	StatusRunning    StageStatus = "running"
+	StatusSucceeded  StageStatus = "succeeded"
+	StatusFailed     StageStatus = "failed"
+	StatusCancelled  StageStatus = "cancelled"
+)
+
+// InFlight reports whether a stage in this status has work outside cutbot under way.
+func (s StageStatus) InFlight() bool { return s == StatusSubmitting || s == StatusRunning }
+
+// Finished reports whether the stage needs nothing more before the next can start.
+func (s StageStatus) Finished() bool { return s == StatusSucceeded || s == StatusSkipped }
+
+// OutputBuildVersion is the Outputs key of the build version a stage resolved, which the
+// matching release consumes.
+const OutputBuildVersion = "build_version"
+
+// Attempt is one run of a stage. A retry is a new attempt; old attempts stay for the record.
+type Attempt struct {
+	N          int
+	Status     StageStatus
+	StartedBy  string // Slack user id
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Force      string // the reason given to start it out of order, if any
+	BuildID    string
+	LogURL     string
+	Step       string // what the outside job is doing now
+	Error      string
+	Outputs    map[string]string
+}
+
+// Stage is one step of a cut's plan and its attempts.
+type Stage struct {
+	Kind     StageKind
+	Skipped  bool
+	Attempts []Attempt
+}
+
+// Status is the stage's status: skipped, pending, or that of its latest attempt.
+func (s *Stage) Status() StageStatus {
+	switch {
+	case s.Skipped:
+		return StatusSkipped
+	case len(s.Attempts) == 0:
+		return StatusPending
+	}
+	return s.Attempts[len(s.Attempts)-1].Status
+}
+
+// Current returns the latest attempt, or nil.
+func (s *Stage) Current() *Attempt {
+	if len(s.Attempts) == 0 {
+		return nil
+	}
+	return &s.Attempts[len(s.Attempts)-1]
+}
+
+// MessageRef locates a Slack message cutbot posted. A ref with an empty TS records the intent
+// to post: the post may or may not have reached Slack, so it must be looked up before posting
+// again.
+type MessageRef struct {
+	Channel   string
+	TS        string
+	Permalink string
+}
+
+// Posted reports whether the message is known to exist.
+func (r MessageRef) Posted() bool { return r.TS != "" }
+
+// Keys of the messages every cut has.
+const (
+	MessageThread = "thread" // the thread's parent: ":thread: Release Cut v1.31.3 (GH Issue)"
+	MessagePlan   = "plan"   // the first reply: the plan and each stage's standing
+)
+
+// AuditEntry is one line of a cut's audit trail: who did what and when, and why.
+type AuditEntry struct {
+	Seq     int
+	At      time.Time
+	Actor   string // Slack user id, or "" for cutbot itself
+	Action  string
+	Stage   StageKind
+	Attempt int
+	Detail  string
+}
+
+// Cut is one release cut: its spec, where each stage stands, the Slack messages that show it,
+// and its audit trail. Change it only with Apply.
+type Cut struct {
+	ID          string // assigned by the store
+	Spec        CutSpec
+	Status      CutStatus
+	Stages      []Stage
+	Channel     string // the Slack channel the cut's thread lives in
+	OpenedBy    string
+	OpenedAt    time.Time
+	EndedAt     time.Time
+	AbortReason string
+	Messages    map[string]MessageRef
+	Audit       []AuditEntry
+}
+
+// NewCut starts a cut of spec, opened by a user, to be shown in channel.
+func NewCut(spec CutSpec, channel, by string, now time.Time) (*Cut, error) {
+	if spec.Version.IsZero() || spec.Type == "" || spec.Branch == "" {
+		return nil, Errorf(EINVALID, "incomplete cut spec %+v: build it with NewCutSpec", spec)
+	}
+	if channel == "" || by == "" {
+		return nil, Errorf(EINVALID, "a cut needs a channel and the user who opened it")
+	}
+	c := &Cut{Spec: spec, Status: CutActive, Channel: channel, OpenedBy: by, OpenedAt: now, Messages: map[string]MessageRef{}}
+	for _, step := range spec.Plan() {
+		c.Stages = append(c.Stages, Stage{Kind: step.Kind, Skipped: step.Skipped})
+	}
+	detail := fmt.Sprintf("%s on %s", spec.Type, spec.Branch)
+	if spec.NoMockRun {
+		detail += ", without the mock pair"
+	}
+	c.Audit = []AuditEntry{{Seq: 1, At: now, Actor: by, Action: "cut.opened", Detail: detail}}
+	return c, nil
+}
+
+// Version is the version being cut.
+func (c *Cut) Version() Version { return c.Spec.Version }
+
+// Stage returns the cut's stage of kind k, or nil.
+func (c *Cut) Stage(k StageKind) *Stage {
+	for i := range c.Stages {
+		if c.Stages[i].Kind == k {
+			return &c.Stages[i]
+		}
+	}
+	return nil
+}
+
+// Next returns the first stage that has not finished, or nil when all have.
+func (c *Cut) Next() *Stage {
+	for i := range c.Stages {
+		if !c.Stages[i].Status().Finished() {
+			return &c.Stages[i]
+		}
+	}
+	return nil
+}
+
+// Standing says in a few words where the cut stands, for status lists and the thread.
+func (c *Cut) Standing() string {
+	switch c.Status {
+	case CutDone:
+		return "done"
+	case CutAborted:
+		return "aborted"
+	}
+	next := c.Next()
+	if next == nil {
+		return "done"
+	}
+	switch st := next.Status(); st {
+	case StatusPending:
+		if c.started() {
+			return "next: " + next.Kind.Title()
+		}
+		return "planned, next: " + next.Kind.Title()
+	default:
+		return fmt.Sprintf("%s %s (attempt %d)", next.Kind.Title(), st, next.Current().N)
+	}
+}
+
+func (c *Cut) started() bool {
+	for i := range c.Stages {
+		if len(c.Stages[i].Attempts) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply changes the cut by one event at time now. It is the only way a cut's state changes.
+// An event that is not legal in the cut's current state is refused with a coded error that
+// says why, and the cut is left exactly as it was.
+func (c *Cut) Apply(e Event, now time.Time) error {
+	next := c.clone()
+	entry, err := e.apply(next, now)
+	if err != nil {
+		return err
+	}
+	if entry != nil {
+		entry.Seq = len(next.Audit) + 1
+		entry.At = now
+		next.Audit = append(next.Audit, *entry)
+	}
+	*c = *next
+	return nil
+}
+
+func (c *Cut) clone() *Cut {
+	n := *c
+	n.Stages = make([]Stage, len(c.Stages))
+	for i, s := range c.Stages {
+		s.Attempts = slices.Clone(s.Attempts)
+		for j := range s.Attempts {
+			s.Attempts[j].Outputs = maps.Clone(s.Attempts[j].Outputs)
+		}
+		n.Stages[i] = s
+	}
+	n.Messages = maps.Clone(c.Messages)
+	if n.Messages == nil {
+		n.Messages = map[string]MessageRef{}
+	}
+	n.Audit = slices.Clone(c.Audit)
+	return &n
+}
+
+// Clone returns a deep copy of the cut.
+func (c *Cut) Clone() *Cut { return c.clone() }

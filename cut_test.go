@@ -1,0 +1,242 @@
+package cutbot
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var t0 = time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC)
+
+func newTestCut(t *testing.T, version string, noMock bool) *Cut {
+	t.Helper()
+	spec, err := NewCutSpec(MustParseVersion(version), "", "", noMock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCut(spec, "C0RELMGMT", "U0RM1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// mustApply applies events in order, failing the test on the first refusal.
+func mustApply(t *testing.T, c *Cut, events ...Event) {
+	t.Helper()
+	for i, e := range events {
+		if err := c.Apply(e, t0.Add(time.Duration(i+1)*time.Minute)); err != nil {
+			t.Fatalf("apply %T: %v", e, err)
+		}
+	}
+}
+
+// pass runs a stage's first attempt through to success.
+func pass(k StageKind) []Event {
+	return []Event{
+		StartStage{Stage: k, By: "U0RM1"},
+		BuildSubmitted{Stage: k, Attempt: 1, BuildID: "b-" + string(k), LogURL: "https://console.cloud.google.com/cloud-build/builds/b-" + string(k)},
+		StageSucceeded{Stage: k, Attempt: 1, Outputs: map[string]string{OutputBuildVersion: "v1.31.3-rc.0.12+abc"}},
+	}
+}
+
+func TestCutStateMachine(t *testing.T) {
+	type setup func(t *testing.T) *Cut
+	fresh := func(t *testing.T) *Cut { return newTestCut(t, "v1.31.3", false) }
+	freshNoMock := func(t *testing.T) *Cut { return newTestCut(t, "v1.31.3", true) }
+	with := func(base setup, events ...Event) setup {
+		return func(t *testing.T) *Cut {
+			c := base(t)
+			mustApply(t, c, events...)
+			return c
+		}
+	}
+	mockStageSubmitting := with(fresh, StartStage{Stage: MockStage, By: "U0RM1"})
+	mockStageRunning := with(mockStageSubmitting, BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b1", LogURL: "https://log/b1"})
+	mockStagePassed := with(fresh, pass(MockStage)...)
+	mockStageFailed := with(mockStageRunning, StageFailed{Stage: MockStage, Attempt: 1, Reason: "step 4 failed"})
+	mockStageCancelled := with(mockStageRunning, StageCancelled{Stage: MockStage, Attempt: 1, By: "U0RM2"})
+	aborted := with(fresh, Abort{By: "U0RM1", Reason: "wrong day"})
+	var all []Event
+	for _, k := range StageKinds {
+		all = append(all, pass(k)...)
+	}
+	done := with(fresh, all...)
+
+	for _, tc := range []struct {
+		name     string
+		setup    setup
+		event    Event
+		wantCode string // "" means legal
+		wantMsg  string
+		check    func(t *testing.T, c *Cut)
+	}{
+		// Starting stages.
+		{name: "start first stage", setup: fresh, event: StartStage{Stage: MockStage, By: "U0RM1"},
+			check: func(t *testing.T, c *Cut) {
+				want := Attempt{N: 1, Status: StatusSubmitting, StartedBy: "U0RM1", StartedAt: t0}
+				if diff := cmp.Diff(want, *c.Stage(MockStage).Current()); diff != "" {
+					t.Errorf("attempt (-want +got):\n%s", diff)
+				}
+			}},
+		{name: "start out of order", setup: fresh, event: StartStage{Stage: NoMockStage, By: "U0RM1"}, wantCode: EINVALID,
+			wantMsg: "No-mock Stage needs Mock Stage (pending), Mock Release (pending) to succeed first; --force"},
+		{name: "start out of order forced", setup: fresh, event: StartStage{Stage: NoMockStage, By: "U0RM1", Force: "mocks ran yesterday"},
+			check: func(t *testing.T, c *Cut) {
+				last := c.Audit[len(c.Audit)-1]
+				if last.Action != "stage.started" || !strings.Contains(last.Detail, `forced: "mocks ran yesterday" past Mock Stage (pending), Mock Release (pending)`) {
+					t.Errorf("audit entry = %+v", last)
+				}
+				if c.Stage(NoMockStage).Current().Force != "mocks ran yesterday" {
+					t.Errorf("force reason not kept on the attempt")
+				}
+			}},
+		{name: "whitespace force is no force", setup: fresh, event: StartStage{Stage: NoMockStage, By: "U0RM1", Force: "  "}, wantCode: EINVALID},
+		{name: "start second after first passed", setup: mockStagePassed, event: StartStage{Stage: MockRelease, By: "U0RM1"}},
+		{name: "start no-mock stage when mocks skipped", setup: freshNoMock, event: StartStage{Stage: NoMockStage, By: "U0RM1"}},
+		{name: "start skipped stage", setup: freshNoMock, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: EINVALID, wantMsg: "--no-mock-run"},
+		{name: "start succeeded stage", setup: mockStagePassed, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: ECONFLICT, wantMsg: "already succeeded"},
+		{name: "start running stage", setup: mockStageRunning, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: ECONFLICT, wantMsg: "already running (attempt 1)"},
+		{name: "start submitting stage", setup: mockStageSubmitting, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: ECONFLICT, wantMsg: "already submitting"},
+		{name: "force while another stage runs", setup: mockStageRunning, event: StartStage{Stage: NoMockStage, By: "U0RM1", Force: "x"}, wantCode: ECONFLICT, wantMsg: "Mock Stage is running; wait for it or cancel it"},
+		{name: "retry failed stage", setup: mockStageFailed, event: StartStage{Stage: MockStage, By: "U0RM2"},
+			check: func(t *testing.T, c *Cut) {
+				s := c.Stage(MockStage)
+				if len(s.Attempts) != 2 || s.Attempts[0].Status != StatusFailed || s.Current().N != 2 || s.Status() != StatusSubmitting {
+					t.Errorf("attempts = %+v", s.Attempts)
+				}
+				if c.Audit[len(c.Audit)-1].Action != "stage.retried" {
+					t.Errorf("last audit = %+v", c.Audit[len(c.Audit)-1])
+				}
+			}},
+		{name: "retry cancelled stage", setup: mockStageCancelled, event: StartStage{Stage: MockStage, By: "U0RM2"}},
+		{name: "start unknown stage", setup: fresh, event: StartStage{Stage: "deploy", By: "U0RM1"}, wantCode: EINVALID, wantMsg: `no stage "deploy"`},
+		{name: "start in aborted cut", setup: aborted, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: EINVALID, wantMsg: "aborted (wrong day)"},
+		{name: "start in done cut", setup: done, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: EINVALID, wantMsg: "the cut is done"},
+
+		// Submission.
+		{name: "submitted", setup: mockStageSubmitting, event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b1", LogURL: "https://log/b1"},
+			check: func(t *testing.T, c *Cut) {
+				a := c.Stage(MockStage).Current()
+				if a.Status != StatusRunning || a.BuildID != "b1" || a.LogURL != "https://log/b1" {
+					t.Errorf("attempt = %+v", a)
+				}
+			}},
+		{name: "submitted again with same id is harmless", setup: mockStageRunning, event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b1"}},
+		{name: "submitted again with another id", setup: mockStageRunning, event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b2"}, wantCode: ECONFLICT, wantMsg: "already runs as build b1"},
+		{name: "submitted without id", setup: mockStageSubmitting, event: BuildSubmitted{Stage: MockStage, Attempt: 1}, wantCode: EINVALID},
+		{name: "submitted for stale attempt", setup: with(mockStageFailed, StartStage{Stage: MockStage, By: "U0RM1"}), event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b9"}, wantCode: ECONFLICT, wantMsg: "attempt 1 is not the current attempt (2 is)"},
+		{name: "submitted for unstarted stage", setup: fresh, event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b1"}, wantCode: EINVALID, wantMsg: "has not started"},
+
+		// Progress.
+		{name: "progress", setup: mockStageRunning, event: StageProgressed{Stage: MockStage, Attempt: 1, Step: "compiling"},
+			check: func(t *testing.T, c *Cut) {
+				if got := c.Stage(MockStage).Current().Step; got != "compiling" {
+					t.Errorf("step = %q", got)
+				}
+			}},
+		{name: "progress before submission", setup: mockStageSubmitting, event: StageProgressed{Stage: MockStage, Attempt: 1, Step: "x"}, wantCode: EINVALID},
+		{name: "progress after success", setup: mockStagePassed, event: StageProgressed{Stage: MockStage, Attempt: 1, Step: "x"}, wantCode: ECONFLICT, wantMsg: "already succeeded"},
+
+		// Outcomes.
+		{name: "success records outputs", setup: mockStageRunning, event: StageSucceeded{Stage: MockStage, Attempt: 1, Outputs: map[string]string{OutputBuildVersion: "v1.31.3-rc.0.5+f00"}},
+			check: func(t *testing.T, c *Cut) {
+				a := c.Stage(MockStage).Current()
+				if a.Status != StatusSucceeded || a.Outputs[OutputBuildVersion] != "v1.31.3-rc.0.5+f00" || a.FinishedAt.IsZero() {
+					t.Errorf("attempt = %+v", a)
+				}
+			}},
+		{name: "success twice", setup: mockStagePassed, event: StageSucceeded{Stage: MockStage, Attempt: 1}, wantCode: ECONFLICT},
+		{name: "failure", setup: mockStageRunning, event: StageFailed{Stage: MockStage, Attempt: 1, Reason: "Step #4 failed"}},
+		{name: "failure while submitting", setup: mockStageSubmitting, event: StageFailed{Stage: MockStage, Attempt: 1, Reason: "permission denied"}},
+		{name: "failure after success", setup: mockStagePassed, event: StageFailed{Stage: MockStage, Attempt: 1}, wantCode: ECONFLICT},
+		{name: "cancel running", setup: mockStageRunning, event: StageCancelled{Stage: MockStage, Attempt: 1, By: "U0RM2"}},
+		{name: "cancel failed", setup: mockStageFailed, event: StageCancelled{Stage: MockStage, Attempt: 1, By: "U0RM2"}, wantCode: ECONFLICT, wantMsg: "already failed"},
+		{name: "last stage completes the cut", setup: with(fresh, all[:len(all)-1]...), event: StageSucceeded{Stage: Announcement, Attempt: 1},
+			check: func(t *testing.T, c *Cut) {
+				if c.Status != CutDone || c.EndedAt.IsZero() || c.Standing() != "done" {
+					t.Errorf("status = %s, ended %v, standing %q", c.Status, c.EndedAt, c.Standing())
+				}
+			}},
+
+		// Abort.
+		{name: "abort", setup: fresh, event: Abort{By: "U0RM1", Reason: "CVE fix landing"},
+			check: func(t *testing.T, c *Cut) {
+				if c.Status != CutAborted || c.AbortReason != "CVE fix landing" || c.Standing() != "aborted" {
+					t.Errorf("cut = %+v", c)
+				}
+			}},
+		{name: "abort without reason", setup: fresh, event: Abort{By: "U0RM1", Reason: " "}, wantCode: EINVALID, wantMsg: "needs a reason"},
+		{name: "abort twice", setup: aborted, event: Abort{By: "U0RM1", Reason: "again"}, wantCode: EINVALID, wantMsg: "aborted"},
+		{name: "abort done cut", setup: done, event: Abort{By: "U0RM1", Reason: "x"}, wantCode: EINVALID, wantMsg: "done"},
+		{name: "abort with a build running", setup: mockStageRunning, event: Abort{By: "U0RM1", Reason: "x"}, wantCode: ECONFLICT, wantMsg: "cancel it before aborting"},
+
+		// Messages.
+		{name: "message intent", setup: fresh, event: MessageIntent{Key: MessageThread, Channel: "C0RELMGMT"},
+			check: func(t *testing.T, c *Cut) {
+				if ref, ok := c.Messages[MessageThread]; !ok || ref.Posted() {
+					t.Errorf("intent = %+v, %v", ref, ok)
+				}
+			}},
+		{name: "message posted", setup: with(fresh, MessageIntent{Key: MessageThread, Channel: "C1"}), event: MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1", TS: "1.2"}}},
+		{name: "message intent after posting", setup: with(fresh, MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1", TS: "1.2"}}), event: MessageIntent{Key: MessageThread, Channel: "C1"}, wantCode: ECONFLICT},
+		{name: "message posted twice with other ts", setup: with(fresh, MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1", TS: "1.2"}}), event: MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1", TS: "3.4"}}, wantCode: ECONFLICT},
+		{name: "message posted without ts", setup: fresh, event: MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1"}}, wantCode: EINVALID},
+		{name: "messages allowed after abort", setup: aborted, event: MessagePosted{Key: AuditMessageKey(2), Ref: MessageRef{Channel: "C1", TS: "5.6"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.setup(t)
+			before := c.Clone()
+			err := c.Apply(tc.event, t0)
+			if tc.wantCode == "" {
+				if err != nil {
+					t.Fatalf("Apply(%#v) = %v, want legal", tc.event, err)
+				}
+				if tc.check != nil {
+					tc.check(t, c)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Apply(%#v) succeeded, want %s", tc.event, tc.wantCode)
+			}
+			if ErrorCode(err) != tc.wantCode || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Errorf("Apply(%#v) = %q (%s), want %s containing %q", tc.event, err, ErrorCode(err), tc.wantCode, tc.wantMsg)
+			}
+			if !strings.HasPrefix(err.Error(), "v1.31.3: ") {
+				t.Errorf("error %q does not name the cut", err)
+			}
+			if diff := cmp.Diff(before, c); diff != "" {
+				t.Errorf("a refused event changed the cut (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+
+func TestStanding(t *testing.T) {
+	c := newTestCut(t, "v1.31.3", false)
+	if got := c.Standing(); got != "planned, next: Mock Stage" {
+		t.Errorf("fresh standing = %q", got)
+	}
+	mustApply(t, c, StartStage{Stage: MockStage, By: "U1"})
+	if got := c.Standing(); got != "Mock Stage submitting (attempt 1)" {
+		t.Errorf("standing = %q", got)
+	}
+	mustApply(t, c, BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b"}, StageSucceeded{Stage: MockStage, Attempt: 1})
+	if got := c.Standing(); got != "next: Mock Release" {
+		t.Errorf("standing = %q", got)
+	}
+	var actions []string
+	for i, e := range c.Audit {
+		if e.Seq != i+1 {
+			t.Errorf("audit seq %d at %d", e.Seq, i)
+		}
+		actions = append(actions, e.Action)
+	}
+	if diff := cmp.Diff([]string{"cut.opened", "stage.started", "stage.submitted", "stage.succeeded"}, actions); diff != "" {
+		t.Errorf("audit (-want +got):\n%s", diff)
+	}
+}

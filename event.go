@@ -1,0 +1,283 @@
+package cutbot
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Event is something that happened to a cut. Apply it with Cut.Apply.
+type Event interface {
+	// apply changes c (a private copy) or says why it may not; it returns the audit entry
+	// to record, if the event is worth one.
+	apply(c *Cut, now time.Time) (*AuditEntry, error)
+}
+
+func (c *Cut) refuse(format string, args ...any) error {
+	return Errorf(EINVALID, "%s: %s", c.Spec.Version, fmt.Sprintf(format, args...))
+}
+
+func (c *Cut) conflict(format string, args ...any) error {
+	return Errorf(ECONFLICT, "%s: %s", c.Spec.Version, fmt.Sprintf(format, args...))
+}
+
+func (c *Cut) mustBeActive() error {
+	switch c.Status {
+	case CutAborted:
+		return c.refuse("the cut was aborted (%s); open a new cut to try again", c.AbortReason)
+	case CutDone:
+		return c.refuse("the cut is done")
+	}
+	return nil
+}
+
+func (c *Cut) stage(k StageKind) (*Stage, error) {
+	s := c.Stage(k)
+	if s == nil {
+		return nil, c.refuse("this cut has no stage %q", k)
+	}
+	return s, nil
+}
+
+// attempt returns the stage's current attempt if it is attempt n and in flight.
+func (c *Cut) inFlightAttempt(k StageKind, n int) (*Attempt, error) {
+	s, err := c.stage(k)
+	if err != nil {
+		return nil, err
+	}
+	a := s.Current()
+	switch {
+	case a == nil:
+		return nil, c.refuse("%s has not started", k.Title())
+	case a.N != n:
+		return nil, c.conflict("%s attempt %d is not the current attempt (%d is)", k.Title(), n, a.N)
+	case !a.Status.InFlight():
+		return nil, c.conflict("%s attempt %d already %s", k.Title(), n, a.Status)
+	}
+	return a, nil
+}
+
+// StartStage starts the next attempt of a stage: the first, or a retry after a failure or
+// cancellation. Stages run in plan order; Force (a reason) overrides the order and is
+// recorded.
+type StartStage struct {
+	Stage StageKind
+	By    string
+	Force string
+}
+
+func (e StartStage) apply(c *Cut, now time.Time) (*AuditEntry, error) {
+	if err := c.mustBeActive(); err != nil {
+		return nil, err
+	}
+	s, err := c.stage(e.Stage)
+	if err != nil {
+		return nil, err
+	}
+	switch st := s.Status(); st {
+	case StatusSkipped:
+		return nil, c.refuse("%s is not in this cut's plan (the mock pair was skipped with --no-mock-run)", e.Stage.Title())
+	case StatusSucceeded:
+		return nil, c.conflict("%s already succeeded", e.Stage.Title())
+	case StatusSubmitting, StatusRunning:
+		return nil, c.conflict("%s is already %s (attempt %d)", e.Stage.Title(), st, s.Current().N)
+	}
+	for i := range c.Stages {
+		if o := &c.Stages[i]; o.Status().InFlight() {
+			return nil, c.conflict("%s is %s; wait for it or cancel it before starting %s", o.Kind.Title(), o.Status(), e.Stage.Title())
+		}
+	}
+	var unmet []string
+	for i := range c.Stages {
+		o := &c.Stages[i]
+		if o.Kind == e.Stage {
+			break
+		}
+		if !o.Status().Finished() {
+			unmet = append(unmet, fmt.Sprintf("%s (%s)", o.Kind.Title(), o.Status()))
+		}
+	}
+	force := strings.TrimSpace(e.Force)
+	if len(unmet) > 0 && force == "" {
+		return nil, c.refuse("%s needs %s to succeed first; --force \"reason\" overrides, and is recorded", e.Stage.Title(), strings.Join(unmet, ", "))
+	}
+	n := len(s.Attempts) + 1
+	s.Attempts = append(s.Attempts, Attempt{N: n, Status: StatusSubmitting, StartedBy: e.By, StartedAt: now, Force: force})
+	entry := &AuditEntry{Actor: e.By, Action: "stage.started", Stage: e.Stage, Attempt: n}
+	if n > 1 {
+		entry.Action = "stage.retried"
+	}
+	if force != "" {
+		entry.Detail = fmt.Sprintf("forced: %q", force)
+		if len(unmet) > 0 {
+			entry.Detail += " past " + strings.Join(unmet, ", ")
+		}
+	}
+	return entry, nil
+}
+
+// BuildSubmitted records that the outside system accepted an attempt and gave it an id.
+type BuildSubmitted struct {
+	Stage   StageKind
+	Attempt int
+	BuildID string
+	LogURL  string
+}
+
+func (e BuildSubmitted) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	if e.BuildID == "" {
+		return nil, c.refuse("a submitted build needs its id")
+	}
+	a, err := c.inFlightAttempt(e.Stage, e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status == StatusRunning {
+		if a.BuildID == e.BuildID {
+			return nil, nil // already recorded: reconciling the same fact twice is harmless
+		}
+		return nil, c.conflict("%s attempt %d already runs as build %s, not %s", e.Stage.Title(), e.Attempt, a.BuildID, e.BuildID)
+	}
+	a.Status, a.BuildID, a.LogURL = StatusRunning, e.BuildID, e.LogURL
+	return &AuditEntry{Action: "stage.submitted", Stage: e.Stage, Attempt: e.Attempt, Detail: "build " + e.BuildID}, nil
+}
+
+// StageProgressed records what a running attempt is doing now. It is not audited.
+type StageProgressed struct {
+	Stage   StageKind
+	Attempt int
+	Step    string
+}
+
+func (e StageProgressed) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	a, err := c.inFlightAttempt(e.Stage, e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status != StatusRunning {
+		return nil, c.refuse("%s attempt %d has not been submitted yet", e.Stage.Title(), e.Attempt)
+	}
+	a.Step = e.Step
+	return nil, nil
+}
+
+// StageSucceeded records the success of an attempt and what it produced. When the last
+// stage succeeds, the cut is done.
+type StageSucceeded struct {
+	Stage   StageKind
+	Attempt int
+	Outputs map[string]string
+}
+
+func (e StageSucceeded) apply(c *Cut, now time.Time) (*AuditEntry, error) {
+	a, err := c.inFlightAttempt(e.Stage, e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	a.Status, a.FinishedAt, a.Step = StatusSucceeded, now, ""
+	if len(e.Outputs) > 0 {
+		a.Outputs = make(map[string]string, len(e.Outputs))
+		for k, v := range e.Outputs {
+			a.Outputs[k] = v
+		}
+	}
+	if c.Next() == nil {
+		c.Status, c.EndedAt = CutDone, now
+	}
+	detail := ""
+	if bv := a.Outputs[OutputBuildVersion]; bv != "" {
+		detail = "build version " + bv
+	}
+	return &AuditEntry{Action: "stage.succeeded", Stage: e.Stage, Attempt: e.Attempt, Detail: detail}, nil
+}
+
+// StageFailed records the failure of an attempt.
+type StageFailed struct {
+	Stage   StageKind
+	Attempt int
+	Reason  string
+}
+
+func (e StageFailed) apply(c *Cut, now time.Time) (*AuditEntry, error) {
+	a, err := c.inFlightAttempt(e.Stage, e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	a.Status, a.FinishedAt, a.Error = StatusFailed, now, e.Reason
+	return &AuditEntry{Action: "stage.failed", Stage: e.Stage, Attempt: e.Attempt, Detail: e.Reason}, nil
+}
+
+// StageCancelled records that a user cancelled an attempt.
+type StageCancelled struct {
+	Stage   StageKind
+	Attempt int
+	By      string
+}
+
+func (e StageCancelled) apply(c *Cut, now time.Time) (*AuditEntry, error) {
+	a, err := c.inFlightAttempt(e.Stage, e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	a.Status, a.FinishedAt = StatusCancelled, now
+	return &AuditEntry{Actor: e.By, Action: "stage.cancelled", Stage: e.Stage, Attempt: e.Attempt}, nil
+}
+
+// Abort ends an active cut. It stays in the record with its reason.
+type Abort struct {
+	By     string
+	Reason string
+}
+
+func (e Abort) apply(c *Cut, now time.Time) (*AuditEntry, error) {
+	reason := strings.TrimSpace(e.Reason)
+	if reason == "" {
+		return nil, c.refuse("aborting needs a reason: --reason \"...\"")
+	}
+	if err := c.mustBeActive(); err != nil {
+		return nil, err
+	}
+	for i := range c.Stages {
+		if s := &c.Stages[i]; s.Status().InFlight() {
+			return nil, c.conflict("%s is %s; cancel it before aborting the cut", s.Kind.Title(), s.Status())
+		}
+	}
+	c.Status, c.EndedAt, c.AbortReason = CutAborted, now, reason
+	return &AuditEntry{Actor: e.By, Action: "cut.aborted", Detail: reason}, nil
+}
+
+// MessageIntent records that cutbot is about to post the message key, before it does, so
+// that a crash between posting and recording is reconciled by looking the message up
+// rather than posting it twice. It is not audited.
+type MessageIntent struct {
+	Key     string
+	Channel string
+}
+
+func (e MessageIntent) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	if e.Key == "" || e.Channel == "" {
+		return nil, c.refuse("a message intent needs a key and a channel")
+	}
+	if ref, ok := c.Messages[e.Key]; ok && ref.Posted() {
+		return nil, c.conflict("message %q is already posted (ts %s)", e.Key, ref.TS)
+	}
+	c.Messages[e.Key] = MessageRef{Channel: e.Channel}
+	return nil, nil
+}
+
+// MessagePosted records where a message cutbot posted lives. It is not audited.
+type MessagePosted struct {
+	Key string
+	Ref MessageRef
+}
+
+func (e MessagePosted) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	if e.Key == "" || !e.Ref.Posted() || e.Ref.Channel == "" {
+		return nil, c.refuse("a posted message needs a key, a channel and a timestamp")
+	}
+	if old, ok := c.Messages[e.Key]; ok && old.Posted() && old.TS != e.Ref.TS {
+		return nil, c.conflict("message %q is already posted as %s, not %s", e.Key, old.TS, e.Ref.TS)
+	}
+	c.Messages[e.Key] = e.Ref
+	return nil, nil
+}

@@ -1,0 +1,8 @@
+module sigs.k8s.io/cutbot
+
+go 1.26.8
+
+require (
+	github.com/blang/semver/v4 v4.0.0
+	github.com/google/go-cmp v0.7.0
+)

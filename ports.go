@@ -1,0 +1,60 @@
+package cutbot
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// Clock tells the time. Tests swap it for a fixed or stepped clock.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// CutStore keeps every cut, so a restarted bot knows them all.
+type CutStore interface {
+	// CreateCut stores a new cut and assigns its ID. It fails with ECONFLICT if the version
+	// already has an active cut.
+	CreateCut(ctx context.Context, c *Cut) error
+	// UpdateCut runs fn on the stored cut and stores the result, atomically with respect to
+	// other updates. If fn returns an error nothing is stored.
+	UpdateCut(ctx context.Context, id string, fn func(*Cut) error) (*Cut, error)
+	// Cut returns the cut with this ID, or ENOTFOUND.
+	Cut(ctx context.Context, id string) (*Cut, error)
+	// ActiveCut returns the active cut of v, or ENOTFOUND.
+	ActiveCut(ctx context.Context, v Version) (*Cut, error)
+	// LatestCut returns the most recently opened cut of v in any status, or ENOTFOUND.
+	LatestCut(ctx context.Context, v Version) (*Cut, error)
+	// ActiveCuts returns every active cut, oldest first.
+	ActiveCuts(ctx context.Context) ([]*Cut, error)
+}
+
+// Messenger shows a cut where release managers follow it (a Slack thread). It renders the
+// message named by key from the cut's state: MessageThread, MessagePlan, or AuditMessageKey
+// for a note about one audit entry.
+type Messenger interface {
+	// Post posts the message key of c: the thread's parent into c.Channel, anything else as
+	// a reply in the cut's thread.
+	Post(ctx context.Context, c *Cut, key string) (MessageRef, error)
+	// Update edits the posted message key of c to match c's current state.
+	Update(ctx context.Context, c *Cut, key string) error
+	// Find looks for the message key of c that an earlier, interrupted Post may have left.
+	Find(ctx context.Context, c *Cut, key string) (MessageRef, bool, error)
+}
+
+// AuditMessageKey is the message key of a thread note about audit entry seq.
+func AuditMessageKey(seq int) string { return "audit:" + strconv.Itoa(seq) }
+
+// Directory answers who may do what.
+type Directory interface {
+	// IsReleaseManager reports whether the user may run commands that change anything.
+	IsReleaseManager(ctx context.Context, userID string) (bool, error)
+	// ReleaseManagers names who may, for refusal messages (e.g. "@release-managers").
+	ReleaseManagers(ctx context.Context) string
+}
