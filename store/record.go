@@ -1,0 +1,128 @@
+package store
+
+import (
+	"time"
+
+	"sigs.k8s.io/cutbot"
+)
+
+// The records below are how cuts are written to disk. They are kept apart from the domain
+// types so that the domain can change shape while old files stay readable: a field renamed
+// in the domain keeps its name here, and a change of meaning gets a migration.
+
+type cutRecord struct {
+	ID          string                   `json:"id"`
+	Version     string                   `json:"version"`
+	Type        string                   `json:"type"`
+	Branch      string                   `json:"branch"`
+	NoMockRun   bool                     `json:"no_mock_run,omitempty"`
+	Status      string                   `json:"status"`
+	Stages      []stageRecord            `json:"stages"`
+	Channel     string                   `json:"channel"`
+	OpenedBy    string                   `json:"opened_by"`
+	OpenedAt    time.Time                `json:"opened_at"`
+	EndedAt     time.Time                `json:"ended_at,omitzero"`
+	AbortReason string                   `json:"abort_reason,omitempty"`
+	Messages    map[string]messageRecord `json:"messages,omitempty"`
+	Audit       []auditRecord            `json:"audit"`
+}
+
+type stageRecord struct {
+	Kind     string          `json:"kind"`
+	Skipped  bool            `json:"skipped,omitempty"`
+	Attempts []attemptRecord `json:"attempts,omitempty"`
+}
+
+type attemptRecord struct {
+	N          int               `json:"n"`
+	Status     string            `json:"status"`
+	StartedBy  string            `json:"started_by"`
+	StartedAt  time.Time         `json:"started_at"`
+	FinishedAt time.Time         `json:"finished_at,omitzero"`
+	Force      string            `json:"force,omitempty"`
+	BuildID    string            `json:"build_id,omitempty"`
+	LogURL     string            `json:"log_url,omitempty"`
+	Step       string            `json:"step,omitempty"`
+	Error      string            `json:"error,omitempty"`
+	Outputs    map[string]string `json:"outputs,omitempty"`
+}
+
+type messageRecord struct {
+	Channel   string `json:"channel"`
+	TS        string `json:"ts,omitempty"`
+	Permalink string `json:"permalink,omitempty"`
+}
+
+type auditRecord struct {
+	Seq     int       `json:"seq"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor,omitempty"`
+	Action  string    `json:"action"`
+	Stage   string    `json:"stage,omitempty"`
+	Attempt int       `json:"attempt,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+func fromCut(c *cutbot.Cut) cutRecord {
+	r := cutRecord{
+		ID: c.ID, Version: c.Spec.Version.String(), Type: string(c.Spec.Type), Branch: c.Spec.Branch,
+		NoMockRun: c.Spec.NoMockRun, Status: string(c.Status), Channel: c.Channel,
+		OpenedBy: c.OpenedBy, OpenedAt: c.OpenedAt, EndedAt: c.EndedAt, AbortReason: c.AbortReason,
+	}
+	for _, s := range c.Stages {
+		sr := stageRecord{Kind: string(s.Kind), Skipped: s.Skipped}
+		for _, a := range s.Attempts {
+			sr.Attempts = append(sr.Attempts, attemptRecord{
+				N: a.N, Status: string(a.Status), StartedBy: a.StartedBy, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
+				Force: a.Force, BuildID: a.BuildID, LogURL: a.LogURL, Step: a.Step, Error: a.Error, Outputs: a.Outputs,
+			})
+		}
+		r.Stages = append(r.Stages, sr)
+	}
+	if len(c.Messages) > 0 {
+		r.Messages = make(map[string]messageRecord, len(c.Messages))
+		for k, m := range c.Messages {
+			r.Messages[k] = messageRecord{Channel: m.Channel, TS: m.TS, Permalink: m.Permalink}
+		}
+	}
+	for _, e := range c.Audit {
+		r.Audit = append(r.Audit, auditRecord{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Stage: string(e.Stage), Attempt: e.Attempt, Detail: e.Detail})
+	}
+	return r
+}
+
+func (r cutRecord) toCut() (*cutbot.Cut, error) {
+	v, err := cutbot.ParseVersion(r.Version)
+	if err != nil {
+		return nil, err
+	}
+	c := &cutbot.Cut{
+		ID:          r.ID,
+		Spec:        cutbot.CutSpec{Version: v, Type: cutbot.ReleaseType(r.Type), Branch: r.Branch, NoMockRun: r.NoMockRun},
+		Status:      cutbot.CutStatus(r.Status),
+		Channel:     r.Channel,
+		OpenedBy:    r.OpenedBy,
+		OpenedAt:    r.OpenedAt,
+		EndedAt:     r.EndedAt,
+		AbortReason: r.AbortReason,
+		Messages:    make(map[string]cutbot.MessageRef, len(r.Messages)),
+	}
+	for _, sr := range r.Stages {
+		s := cutbot.Stage{Kind: cutbot.StageKind(sr.Kind), Skipped: sr.Skipped}
+		for _, a := range sr.Attempts {
+			s.Attempts = append(s.Attempts, cutbot.Attempt{
+				N: a.N, Status: cutbot.StageStatus(a.Status), StartedBy: a.StartedBy, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
+				Force: a.Force, BuildID: a.BuildID, LogURL: a.LogURL, Step: a.Step, Error: a.Error, Outputs: a.Outputs,
+			})
+		}
+		c.Stages = append(c.Stages, s)
+	}
+	for k, m := range r.Messages {
+		c.Messages[k] = cutbot.MessageRef{Channel: m.Channel, TS: m.TS, Permalink: m.Permalink}
+	}
+	for _, e := range r.Audit {
+		c.Audit = append(c.Audit, cutbot.AuditEntry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Stage: cutbot.StageKind(e.Stage), Attempt: e.Attempt, Detail: e.Detail})
+	}
+	return c, nil
+}
+

@@ -1,0 +1,343 @@
+// Package store keeps cutbot's state in a bbolt file: every cut with its plan, stage
+// attempts, Slack message references and audit trail, plus the Socket Mode envelopes already
+// handled. It is the only package that imports bbolt.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"sigs.k8s.io/cutbot"
+)
+
+// SchemaVersion is the newest schema this binary writes. A database written with a newer
+// schema is refused rather than misread.
+const SchemaVersion = 1
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketCuts      = []byte("cuts")      // cut id → cutRecord JSON
+	bucketActive    = []byte("active")    // version → id of its active cut
+	bucketLatest    = []byte("latest")    // version → id of its most recently opened cut
+	bucketEnvelopes = []byte("envelopes") // Socket Mode envelope id → time first handled
+
+	keySchema = []byte("schema")
+)
+
+// migrations[i] takes a database from schema i to schema i+1. Append only: a migration
+// that has shipped is never edited.
+var migrations = []func(tx *bolt.Tx) error{
+	func(tx *bolt.Tx) error { // 0 → 1: the initial buckets
+		for _, b := range [][]byte{bucketCuts, bucketActive, bucketLatest, bucketEnvelopes} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release the file (bbolt
+	// allows one process at a time). Default 2s.
+	LockTimeout time.Duration
+	// EnvelopeRetention is how long handled envelope ids are remembered. Default 7 days.
+	EnvelopeRetention time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Store is cutbot's bbolt database. It is safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	path string
+	opts Options
+}
+
+var _ cutbot.CutStore = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and brings its schema up to date.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = 2 * time.Second
+	}
+	if opts.EnvelopeRetention <= 0 {
+		opts.EnvelopeRetention = 7 * 24 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open database %s: it is in use by another process (another cutbot?); gave up after waiting %s for its lock", path, opts.LockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, opts: opts}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.pruneEnvelopes(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database, releasing its lock.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+func (s *Store) migrate() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		have := 0
+		if raw := meta.Get(keySchema); raw != nil {
+			if have, err = strconv.Atoi(string(raw)); err != nil {
+				return fmt.Errorf("database %s: unreadable schema version %q", s.path, raw)
+			}
+		}
+		if have > SchemaVersion {
+			return fmt.Errorf("database %s was written by a newer cutbot (schema %d; this cutbot knows up to %d): run a newer cutbot, or point CUTBOT_DB at another file", s.path, have, SchemaVersion)
+		}
+		for v := have; v < SchemaVersion; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("database %s: migrate schema %d to %d: %w", s.path, v, v+1, err)
+			}
+		}
+		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+	})
+}
+
+// SchemaVersion returns the schema version recorded in the database.
+func (s *Store) SchemaVersion() (int, error) {
+	var v int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		v, err = strconv.Atoi(string(tx.Bucket(bucketMeta).Get(keySchema)))
+		return err
+	})
+	return v, err
+}
+
+// CreateCut stores a new cut, assigning its ID. It fails with ECONFLICT if the version
+// already has an active cut.
+func (s *Store) CreateCut(ctx context.Context, c *cutbot.Cut) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	version := []byte(c.Version().String())
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if id := tx.Bucket(bucketActive).Get(version); id != nil {
+			return cutbot.Errorf(cutbot.ECONFLICT, "%s already has an active cut", version)
+		}
+		cuts := tx.Bucket(bucketCuts)
+		seq, err := cuts.NextSequence()
+		if err != nil {
+			return err
+		}
+		id := formatID(seq)
+		c.ID = id
+		if err := putCut(cuts, c); err != nil {
+			return err
+		}
+		if c.Status == cutbot.CutActive {
+			if err := tx.Bucket(bucketActive).Put(version, []byte(id)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketLatest).Put(version, []byte(id))
+	})
+}
+
+// formatID makes ids that sort in the order cuts were opened.
+func formatID(seq uint64) string { return fmt.Sprintf("%08d", seq) }
+
+// UpdateCut runs fn on the stored cut and stores the result in one transaction. fn runs
+// while the database is locked for writing: it must only compute (cutbot.Cut.Apply), never
+// wait on the network.
+func (s *Store) UpdateCut(ctx context.Context, id string, fn func(*cutbot.Cut) error) (*cutbot.Cut, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out *cutbot.Cut
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		cuts := tx.Bucket(bucketCuts)
+		c, err := getCut(cuts, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+		if c.ID != id {
+			return fmt.Errorf("update cut %s: the update changed its id to %q", id, c.ID)
+		}
+		if err := putCut(cuts, c); err != nil {
+			return err
+		}
+		if c.Status != cutbot.CutActive {
+			active := tx.Bucket(bucketActive)
+			v := []byte(c.Version().String())
+			if string(active.Get(v)) == id {
+				if err := active.Delete(v); err != nil {
+					return err
+				}
+			}
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// Cut returns the cut with this id.
+func (s *Store) Cut(ctx context.Context, id string) (*cutbot.Cut, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var c *cutbot.Cut
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		c, err = getCut(tx.Bucket(bucketCuts), id)
+		return err
+	})
+	return c, err
+}
+
+// ActiveCut returns the active cut of v.
+func (s *Store) ActiveCut(ctx context.Context, v cutbot.Version) (*cutbot.Cut, error) {
+	return s.cutByIndex(ctx, bucketActive, v, "no active cut of %s")
+}
+
+// LatestCut returns the most recently opened cut of v, whatever its status.
+func (s *Store) LatestCut(ctx context.Context, v cutbot.Version) (*cutbot.Cut, error) {
+	return s.cutByIndex(ctx, bucketLatest, v, "no cut of %s has been opened")
+}
+
+func (s *Store) cutByIndex(ctx context.Context, index []byte, v cutbot.Version, notFound string) (*cutbot.Cut, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var c *cutbot.Cut
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(index).Get([]byte(v.String()))
+		if id == nil {
+			return cutbot.Errorf(cutbot.ENOTFOUND, notFound, v)
+		}
+		var err error
+		c, err = getCut(tx.Bucket(bucketCuts), string(id))
+		return err
+	})
+	return c, err
+}
+
+// ActiveCuts returns every active cut, oldest first.
+func (s *Store) ActiveCuts(ctx context.Context) ([]*cutbot.Cut, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*cutbot.Cut
+	err := s.db.View(func(tx *bolt.Tx) error {
+		cuts := tx.Bucket(bucketCuts)
+		var ids []string
+		if err := tx.Bucket(bucketActive).ForEach(func(_, id []byte) error {
+			ids = append(ids, string(id))
+			return nil
+		}); err != nil {
+			return err
+		}
+		slices.Sort(ids) // ids sort in opening order
+		for _, id := range ids {
+			c, err := getCut(cuts, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// MarkEnvelope records that the Socket Mode envelope id is being handled and reports whether
+// this is the first time it was seen. Slack redelivers an envelope it thinks was not
+// acknowledged; the second delivery must not act again, even after a restart.
+func (s *Store) MarkEnvelope(ctx context.Context, id string) (first bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if id == "" {
+		return true, nil
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEnvelopes)
+		if b.Get([]byte(id)) != nil {
+			return nil
+		}
+		first = true
+		return b.Put([]byte(id), []byte(s.opts.Now().UTC().Format(time.RFC3339Nano)))
+	})
+	return first, err
+}
+
+func (s *Store) pruneEnvelopes() error {
+	cutoff := s.opts.Now().Add(-s.opts.EnvelopeRetention)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEnvelopes)
+		var old [][]byte
+		if err := b.ForEach(func(k, v []byte) error {
+			if t, err := time.Parse(time.RFC3339Nano, string(v)); err != nil || t.Before(cutoff) {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func getCut(b *bolt.Bucket, id string) (*cutbot.Cut, error) {
+	raw := b.Get([]byte(id))
+	if raw == nil {
+		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "no cut with id %s", id)
+	}
+	var r cutRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("decode cut %s: %w", id, err)
+	}
+	c, err := r.toCut()
+	if err != nil {
+		return nil, fmt.Errorf("decode cut %s: %w", id, err)
+	}
+	return c, nil
+}
+
+func putCut(b *bolt.Bucket, c *cutbot.Cut) error {
+	raw, err := json.Marshal(fromCut(c))
+	if err != nil {
+		return fmt.Errorf("encode cut %s: %w", c.ID, err)
+	}
+	return b.Put([]byte(c.ID), raw)
+}
