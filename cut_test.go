@@ -215,7 +215,6 @@ func TestCutStateMachine(t *testing.T) {
 	}
 }
 
-
 func TestStanding(t *testing.T) {
 	c := newTestCut(t, "v1.31.3", false)
 	if got := c.Standing(); got != "planned, next: Mock Stage" {

@@ -125,4 +125,3 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 	}
 	return c, nil
 }
-
