@@ -33,6 +33,9 @@ type CutStore interface {
 	LatestCut(ctx context.Context, v Version) (*Cut, error)
 	// ActiveCuts returns every active cut, oldest first.
 	ActiveCuts(ctx context.Context) ([]*Cut, error)
+	// CutsWithUnpostedMessages returns the cuts, of any status, with a message whose intent
+	// is recorded but which is not known to be posted: work a crash left unfinished.
+	CutsWithUnpostedMessages(ctx context.Context) ([]*Cut, error)
 }
 
 // Messenger shows a cut where release managers follow it (a Slack thread). It renders the

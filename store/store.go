@@ -275,6 +275,31 @@ func (s *Store) ActiveCuts(ctx context.Context) ([]*cutbot.Cut, error) {
 	return out, err
 }
 
+// CutsWithUnpostedMessages returns the cuts with a message intent but no timestamp, oldest
+// first. It reads every cut: there are a few hundred a year.
+func (s *Store) CutsWithUnpostedMessages(ctx context.Context) ([]*cutbot.Cut, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*cutbot.Cut
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCuts).ForEach(func(k, _ []byte) error {
+			c, err := getCut(tx.Bucket(bucketCuts), string(k))
+			if err != nil {
+				return err
+			}
+			for _, ref := range c.Messages {
+				if !ref.Posted() {
+					out = append(out, c)
+					break
+				}
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
 // MarkEnvelope records that the Socket Mode envelope id is being handled and reports whether
 // this is the first time it was seen. Slack redelivers an envelope it thinks was not
 // acknowledged; the second delivery must not act again, even after a restart.

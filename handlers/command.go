@@ -1,0 +1,374 @@
+package handlers
+
+import (
+	"fmt"
+	"html"
+	"slices"
+	"strings"
+	"unicode"
+
+	"sigs.k8s.io/cutbot"
+)
+
+// Access says who may run a command.
+type Access int
+
+// Who may run a command.
+const (
+	Anyone Access = iota
+	ReleaseManagers
+)
+
+// Flag is one --flag of a command.
+type Flag struct {
+	Name     string // without dashes
+	Value    string // placeholder for its value, e.g. "TYPE"; "" for a switch
+	Help     string
+	Required bool
+}
+
+// Arg is one positional argument of a command.
+type Arg struct {
+	Name     string // placeholder, e.g. "VERSION"
+	Required bool
+}
+
+// Command is one /release subcommand: its name, arguments, flags, help, and who may run it.
+// The parser, the authorization check and /release help all read this one table.
+type Command struct {
+	Name     string
+	Summary  string
+	Args     []Arg
+	Flags    []Flag
+	Examples []string
+	Access   Access
+	// WhoNote qualifies Access in help, e.g. that --dry-run is open to anyone.
+	WhoNote string
+
+	run func(h *Handlers, x *execution) (Reply, error)
+}
+
+// Usage is the command's synopsis, e.g. `cut VERSION [--type TYPE] [--dry-run]`.
+func (c *Command) Usage() string {
+	parts := []string{c.Name}
+	for _, a := range c.Args {
+		if a.Required {
+			parts = append(parts, a.Name)
+		} else {
+			parts = append(parts, "["+a.Name+"]")
+		}
+	}
+	for _, f := range c.Flags {
+		s := "--" + f.Name
+		if f.Value != "" {
+			s += " " + f.Value
+		}
+		if !f.Required {
+			s = "[" + s + "]"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " ")
+}
+
+// WhoCanUse says in words who may run the command.
+func (c *Command) WhoCanUse() string {
+	s := "anyone"
+	if c.Access == ReleaseManagers {
+		s = "release managers"
+	}
+	if c.WhoNote != "" {
+		s += " (" + c.WhoNote + ")"
+	}
+	return s
+}
+
+func (c *Command) flag(name string) *Flag {
+	for i := range c.Flags {
+		if c.Flags[i].Name == name {
+			return &c.Flags[i]
+		}
+	}
+	return nil
+}
+
+// Invocation is a parsed /release command line.
+type Invocation struct {
+	Command *Command
+	Args    []string
+	Flags   map[string]string // switches map to "true"
+}
+
+// Has reports whether the flag was given.
+func (inv Invocation) Has(flag string) bool { _, ok := inv.Flags[flag]; return ok }
+
+// Arg returns the i-th positional argument, or "".
+func (inv Invocation) Arg(i int) string {
+	if i < len(inv.Args) {
+		return inv.Args[i]
+	}
+	return ""
+}
+
+// ReadOnly reports whether this invocation changes nothing: the command is open to anyone,
+// or it is a --dry-run.
+func (inv Invocation) ReadOnly() bool {
+	return inv.Command.Access == Anyone || inv.Has("dry-run")
+}
+
+// Key is what invocations that must not interleave share: the version they act on. Commands
+// about one version run one after another, in the order they arrived.
+func (inv Invocation) Key() string {
+	if inv.Command == nil || len(inv.Command.Args) == 0 || inv.Command.Args[0].Name != "VERSION" {
+		return ""
+	}
+	return inv.Arg(0)
+}
+
+// Commands is the command table, in the order help lists it.
+var Commands []*Command
+
+func init() {
+	Commands = []*Command{
+		{
+			Name:    "cut",
+			Summary: "Open a release cut: the thread in the release channel with its plan of stages.",
+			Args:    []Arg{{Name: "VERSION", Required: true}},
+			Flags: []Flag{
+				{Name: "type", Value: "TYPE", Help: "alpha, beta, rc or official; inferred from VERSION, and must agree with it"},
+				{Name: "branch", Value: "BRANCH", Help: "master or release-X.Y; inferred from VERSION (alpha and beta: master, rc and official: release-X.Y)"},
+				{Name: "no-mock-run", Help: "skip the mock stage and mock release"},
+				{Name: "dry-run", Help: "show the plan and change nothing"},
+			},
+			Examples: []string{"/release cut v1.31.3", "/release cut v1.32.0-rc.1 --dry-run", "/release cut v1.32.0-beta.1 --branch release-1.32", "/release cut v1.31.3 --no-mock-run"},
+			Access:   ReleaseManagers,
+			WhoNote:  "--dry-run: anyone",
+			run:      (*Handlers).cut,
+		},
+		{
+			Name:     "status",
+			Summary:  "List the active cuts, or show one cut's stages.",
+			Args:     []Arg{{Name: "VERSION"}},
+			Examples: []string{"/release status", "/release status v1.31.3"},
+			Access:   Anyone,
+			run:      (*Handlers).status,
+		},
+		{
+			Name:     "abort",
+			Summary:  "End a cut. It stays in the record with the reason.",
+			Args:     []Arg{{Name: "VERSION", Required: true}},
+			Flags:    []Flag{{Name: "reason", Value: `"REASON"`, Help: "why the cut ends, recorded and shown in the thread", Required: true}},
+			Examples: []string{`/release abort v1.31.3 --reason "regression in kube-proxy, see #128000"`},
+			Access:   ReleaseManagers,
+			run:      (*Handlers).abort,
+		},
+		{
+			Name:     "help",
+			Summary:  "Show the commands, or one command in detail.",
+			Args:     []Arg{{Name: "COMMAND"}},
+			Examples: []string{"/release help", "/release help cut"},
+			Access:   Anyone,
+			run:      (*Handlers).help,
+		},
+	}
+}
+
+// Lookup returns the command with this name, or nil.
+func Lookup(name string) *Command {
+	for _, c := range Commands {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// ParseError is a malformed command line: what was wrong, and the usage that would be right.
+type ParseError struct {
+	Message string
+	Command *Command // the command the line was for, if known, to show its usage
+}
+
+func (e *ParseError) Error() string { return e.Message }
+
+// Parse parses the text of a /release command (everything after "/release").
+func Parse(text string) (Invocation, error) {
+	words, err := split(text)
+	if err != nil {
+		return Invocation{}, &ParseError{Message: err.Error()}
+	}
+	if len(words) == 0 {
+		return Invocation{Command: Lookup("help")}, nil
+	}
+	name := strings.ToLower(words[0])
+	cmd := Lookup(name)
+	if cmd == nil {
+		msg := fmt.Sprintf("Unknown command %q.", words[0])
+		if s := suggest(name); s != "" {
+			msg += fmt.Sprintf(" Did you mean `%s`?", s)
+		}
+		msg += " Commands: " + commandNames() + ". Try `/release help`."
+		return Invocation{}, &ParseError{Message: msg}
+	}
+	inv := Invocation{Command: cmd, Flags: map[string]string{}}
+	fail := func(format string, args ...any) (Invocation, error) {
+		return Invocation{}, &ParseError{Message: fmt.Sprintf(format, args...), Command: cmd}
+	}
+	for i := 1; i < len(words); i++ {
+		w := words[i]
+		if !strings.HasPrefix(w, "--") && !isDashFlag(w) {
+			if len(inv.Args) >= len(cmd.Args) {
+				if len(cmd.Args) == 0 {
+					return fail("`%s` takes no arguments; unexpected %q.", cmd.Name, w)
+				}
+				return fail("`%s` takes at most %d argument(s); unexpected %q.", cmd.Name, len(cmd.Args), w)
+			}
+			inv.Args = append(inv.Args, w)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(w, "-—–"), "=")
+		f := cmd.flag(name)
+		if f == nil {
+			return fail("Unknown flag %q for `%s`. %s", "--"+name, cmd.Name, flagList(cmd))
+		}
+		if _, dup := inv.Flags[name]; dup {
+			return fail("--%s is given twice.", name)
+		}
+		if f.Value == "" {
+			if hasValue {
+				return fail("--%s is a switch and takes no value; write just --%s.", name, name)
+			}
+			inv.Flags[name] = "true"
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(words) || strings.HasPrefix(words[i+1], "--") {
+				return fail("--%s needs a value: --%s %s.", name, name, f.Value)
+			}
+			i++
+			value = words[i]
+		}
+		if strings.TrimSpace(value) == "" {
+			return fail("--%s needs a value: --%s %s.", name, name, f.Value)
+		}
+		inv.Flags[name] = value
+	}
+	for i, a := range cmd.Args {
+		if a.Required && i >= len(inv.Args) {
+			return fail("`%s` needs %s.", cmd.Name, a.Name)
+		}
+	}
+	for _, f := range cmd.Flags {
+		if f.Required && !inv.Has(f.Name) {
+			return fail("`%s` needs --%s %s: %s.", cmd.Name, f.Name, f.Value, f.Help)
+		}
+	}
+	return inv, nil
+}
+
+// isDashFlag catches flags whose dashes a Slack client turned into a dash character:
+// "—dry-run" (em dash) or "–dry-run" (en dash).
+func isDashFlag(w string) bool {
+	return strings.HasPrefix(w, "—") || strings.HasPrefix(w, "–")
+}
+
+func flagList(cmd *Command) string {
+	if len(cmd.Flags) == 0 {
+		return fmt.Sprintf("`%s` takes no flags.", cmd.Name)
+	}
+	names := make([]string, len(cmd.Flags))
+	for i, f := range cmd.Flags {
+		names[i] = "--" + f.Name
+	}
+	return fmt.Sprintf("`%s` takes %s.", cmd.Name, strings.Join(names, ", "))
+}
+
+func commandNames() string {
+	names := make([]string, len(Commands))
+	for i, c := range Commands {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// split breaks a command line into words. Slack escapes &, < and > and some clients turn
+// straight quotes into curly ones, so both are undone; a quote opens a quoted word only at
+// the start of a word (or after "="), so "don't" stays one word.
+func split(text string) ([]string, error) {
+	text = html.UnescapeString(text)
+	var (
+		words []string
+		cur   strings.Builder
+		in    bool // inside a word
+		quote rune // the closing quote we wait for, or 0
+	)
+	closing := map[rune][]rune{'"': {'"', '”', '“'}, '“': {'”', '"', '“'}, '”': {'”', '"'}, '\'': {'\'', '’'}, '‘': {'’', '\''}}
+	runes := []rune(text)
+	for i := 0; i < len(runes); i++ {
+		r := runes[i]
+		switch {
+		case quote != 0:
+			if slices.Contains(closing[quote], r) {
+				quote = 0
+				continue
+			}
+			cur.WriteRune(r)
+		case unicode.IsSpace(r):
+			if in {
+				words = append(words, cur.String())
+				cur.Reset()
+				in = false
+			}
+		case closing[r] != nil && (!in || strings.HasSuffix(cur.String(), "=")):
+			quote, in = r, true
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("Unterminated quote: a %c was opened but never closed.", quote)
+	}
+	if in {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// suggest returns the command name closest to a mistyped one, if any is close.
+func suggest(name string) string {
+	best, bestD := "", 3
+	for _, c := range Commands {
+		if d := distance(name, c.Name); d < bestD {
+			best, bestD = c.Name, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// versionArg parses the VERSION argument.
+func versionArg(inv Invocation) (cutbot.Version, error) {
+	return cutbot.ParseVersion(inv.Arg(0))
+}

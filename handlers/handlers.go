@@ -1,0 +1,380 @@
+// Package handlers holds cutbot's use cases: the /release command table and parser, and what
+// each command does. It speaks the domain's ports only; no Slack, GitHub, Cloud Build or
+// bbolt code is imported here.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"sigs.k8s.io/cutbot"
+)
+
+// Request is one /release command as a user sent it.
+type Request struct {
+	UserID    string
+	UserName  string
+	ChannelID string // where the command was typed
+	Text      string // everything after "/release"
+}
+
+// Deps are what the handlers need from the world.
+type Deps struct {
+	Store     cutbot.CutStore
+	Messenger cutbot.Messenger
+	Directory cutbot.Directory
+	Clock     cutbot.Clock
+	Channel   string // the channel cut threads live in
+	Log       *slog.Logger
+}
+
+// Handlers runs /release commands.
+type Handlers struct {
+	store   cutbot.CutStore
+	msg     cutbot.Messenger
+	dir     cutbot.Directory
+	clock   cutbot.Clock
+	channel string
+	log     *slog.Logger
+}
+
+// New returns Handlers using deps.
+func New(deps Deps) *Handlers {
+	if deps.Clock == nil {
+		deps.Clock = cutbot.SystemClock{}
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log}
+}
+
+type execution struct {
+	ctx context.Context
+	req Request
+	inv Invocation
+}
+
+// Handle parses and runs one command and returns the reply for the user who sent it.
+func (h *Handlers) Handle(ctx context.Context, req Request) Reply {
+	inv, err := Parse(req.Text)
+	if err != nil {
+		return ParseErrorReply(err)
+	}
+	return h.Execute(ctx, req, inv)
+}
+
+// ParseErrorReply turns an error from Parse into the reply that explains it.
+func ParseErrorReply(err error) Reply {
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return ErrorReply{Message: pe.Message, Usage: pe.Command}
+	}
+	return ErrorReply{Message: err.Error()}
+}
+
+// Execute runs a parsed command: checks who may run it, runs it, and turns its errors into
+// replies. A panic in a command becomes an internal-error reply, not a crash.
+func (h *Handlers) Execute(ctx context.Context, req Request, inv Invocation) (reply Reply) {
+	log := h.log.With("command", inv.Command.Name, "user", req.UserID, "key", inv.Key())
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("command panicked", "panic", p, "stack", string(debug.Stack()))
+			reply = ErrorReply{Message: cutbot.ErrorMessage(errors.New("panic"))}
+		}
+	}()
+	if !inv.ReadOnly() {
+		ok, err := h.dir.IsReleaseManager(ctx, req.UserID)
+		if err != nil {
+			log.Error("check release-manager membership", "err", err)
+			return ErrorReply{Message: "Could not check whether you are a release manager; try again in a moment."}
+		}
+		if !ok {
+			log.Info("refused: not a release manager")
+			return RefusedReply{Command: inv.Command, Who: h.dir.ReleaseManagers(ctx)}
+		}
+	}
+	reply, err := inv.Command.run(h, &execution{ctx: ctx, req: req, inv: inv})
+	if err != nil {
+		if cutbot.ErrorCode(err) == cutbot.EINTERNAL {
+			log.Error("command failed", "err", err)
+		} else {
+			log.Info("command refused", "err", err)
+		}
+		return ErrorReply{Message: cutbot.ErrorMessage(err)}
+	}
+	return reply
+}
+
+func (h *Handlers) help(x *execution) (Reply, error) {
+	if name := x.inv.Arg(0); name != "" {
+		c := Lookup(name)
+		if c == nil {
+			return nil, cutbot.Errorf(cutbot.ENOTFOUND, "There is no command %q. Commands: %s.", name, commandNames())
+		}
+		return HelpReply{Commands: Commands, Detail: c}, nil
+	}
+	return HelpReply{Commands: Commands}, nil
+}
+
+func (h *Handlers) cut(x *execution) (Reply, error) {
+	ctx, inv := x.ctx, x.inv
+	v, err := versionArg(inv)
+	if err != nil {
+		return ErrorReply{Message: cutbot.ErrorMessage(err), Usage: inv.Command}, nil
+	}
+	var typ cutbot.ReleaseType
+	if t := inv.Flags["type"]; t != "" {
+		if typ, err = cutbot.ParseReleaseType(t); err != nil {
+			return nil, err
+		}
+	}
+	spec, err := cutbot.NewCutSpec(v, typ, inv.Flags["branch"], inv.Has("no-mock-run"))
+	if err != nil {
+		return nil, err
+	}
+	existing, err := h.activeCut(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	if inv.Has("dry-run") {
+		return PlanReply{Spec: spec, Existing: existing, Actions: []string{
+			fmt.Sprintf("record the cut of %s (%s on %s)", v, spec.Type, spec.Branch),
+			"post the thread `:thread: Release Cut " + v.String() + "` in the release channel",
+			"post the plan in the thread, every stage pending",
+		}}, nil
+	}
+	if existing != nil {
+		if !existing.Messages[cutbot.MessageThread].Posted() && existing.Spec == spec {
+			// An earlier `cut` stored this cut but could not post its thread: finish the job.
+			c, err := h.publish(ctx, existing, false)
+			if err != nil {
+				return nil, err
+			}
+			return CutReply{Cut: c, Headline: "Posted the thread of the cut that an earlier attempt had recorded."}, nil
+		}
+		return ErrorReply{Message: fmt.Sprintf("%s already has an active cut, opened by <@%s>. Follow it in its thread, or end it with `/release abort %s --reason \"...\"`.", v, existing.OpenedBy, v), Cut: existing}, nil
+	}
+
+	c, err := cutbot.NewCut(spec, h.channel, x.req.UserID, h.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	// The intent to post the thread is stored with the cut, so a crash before its timestamp
+	// is recorded makes the next start look the thread up instead of posting a second one.
+	if err := c.Apply(cutbot.MessageIntent{Key: cutbot.MessageThread, Channel: h.channel}, h.clock.Now()); err != nil {
+		return nil, err
+	}
+	if err := h.store.CreateCut(ctx, c); err != nil {
+		if cutbot.ErrorCode(err) == cutbot.ECONFLICT {
+			other, _ := h.activeCut(ctx, v)
+			return ErrorReply{Message: fmt.Sprintf("%s already has an active cut; it was opened a moment ago.", v), Cut: other}, nil
+		}
+		return nil, fmt.Errorf("store new cut of %s: %w", v, err)
+	}
+	h.log.Info("cut opened", "cut", c.ID, "version", v.String(), "type", spec.Type, "branch", spec.Branch, "user", x.req.UserID)
+	c, err = h.publish(ctx, c, true)
+	if err != nil {
+		return nil, err
+	}
+	return CutReply{Cut: c, Headline: "Opened the cut."}, nil
+}
+
+// activeCut returns the active cut of v, or nil if there is none.
+func (h *Handlers) activeCut(ctx context.Context, v cutbot.Version) (*cutbot.Cut, error) {
+	c, err := h.store.ActiveCut(ctx, v)
+	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND {
+		return nil, nil
+	}
+	return c, err
+}
+
+// publish makes sure the cut's thread and plan are posted. fresh says the thread's intent was
+// recorded by this very request, so there is nothing to look up first.
+func (h *Handlers) publish(ctx context.Context, c *cutbot.Cut, fresh bool) (*cutbot.Cut, error) {
+	c, err := h.ensurePosted(ctx, c, cutbot.MessageThread, fresh)
+	if err != nil {
+		return c, cutbot.Errorf(cutbot.EINTERNAL, "The cut of %s is recorded, but its thread could not be posted (%v). Run the same `/release cut` again to retry; nothing will be posted twice.", c.Version(), err)
+	}
+	c, err = h.ensurePosted(ctx, c, cutbot.MessagePlan, false)
+	if err != nil {
+		return c, cutbot.Errorf(cutbot.EINTERNAL, "The thread of %s is posted, but its plan could not be (%v). cutbot retries when it restarts.", c.Version(), err)
+	}
+	return c, nil
+}
+
+// ensurePosted posts the message key of c unless it is known to be posted. It records the
+// intent before posting and the timestamp right after. An intent found from an earlier run
+// (fresh false) may mean the post reached Slack before a crash, so it is looked up first.
+func (h *Handlers) ensurePosted(ctx context.Context, c *cutbot.Cut, key string, fresh bool) (*cutbot.Cut, error) {
+	ref, ok := c.Messages[key]
+	switch {
+	case ok && ref.Posted():
+		return c, nil
+	case ok && !fresh:
+		found, exists, err := h.msg.Find(ctx, c, key)
+		if err != nil {
+			return c, fmt.Errorf("look up message %s of cut %s: %w", key, c.ID, err)
+		}
+		if exists {
+			h.log.Info("reconciled message posted before a restart", "cut", c.ID, "message", key, "ts", found.TS)
+			return h.apply(ctx, c.ID, cutbot.MessagePosted{Key: key, Ref: found})
+		}
+	case !ok:
+		var err error
+		if c, err = h.apply(ctx, c.ID, cutbot.MessageIntent{Key: key, Channel: c.Channel}); err != nil {
+			return c, err
+		}
+	}
+	posted, err := h.msg.Post(ctx, c, key)
+	if err != nil {
+		return c, fmt.Errorf("post message %s of cut %s: %w", key, c.ID, err)
+	}
+	return h.apply(ctx, c.ID, cutbot.MessagePosted{Key: key, Ref: posted})
+}
+
+// apply applies events to the stored cut and returns the result.
+func (h *Handlers) apply(ctx context.Context, id string, events ...cutbot.Event) (*cutbot.Cut, error) {
+	return h.store.UpdateCut(ctx, id, func(c *cutbot.Cut) error {
+		now := h.clock.Now()
+		for _, e := range events {
+			if err := c.Apply(e, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// refresh edits the cut's thread parent and plan to match its state.
+func (h *Handlers) refresh(ctx context.Context, c *cutbot.Cut) error {
+	var errs []error
+	for _, key := range []string{cutbot.MessageThread, cutbot.MessagePlan} {
+		if c.Messages[key].Posted() {
+			if err := h.msg.Update(ctx, c, key); err != nil {
+				errs = append(errs, fmt.Errorf("update message %s of cut %s: %w", key, c.ID, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *Handlers) status(x *execution) (Reply, error) {
+	ctx := x.ctx
+	if x.inv.Arg(0) == "" {
+		cuts, err := h.store.ActiveCuts(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list active cuts: %w", err)
+		}
+		return StatusReply{Cuts: cuts}, nil
+	}
+	v, err := versionArg(x.inv)
+	if err != nil {
+		return ErrorReply{Message: cutbot.ErrorMessage(err), Usage: x.inv.Command}, nil
+	}
+	c, err := h.store.LatestCut(ctx, v)
+	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND {
+		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "No cut of %s has been opened. `/release status` lists the active cuts.", v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read cut of %s: %w", v, err)
+	}
+	return CutReply{Cut: c}, nil
+}
+
+func (h *Handlers) abort(x *execution) (Reply, error) {
+	ctx := x.ctx
+	v, err := versionArg(x.inv)
+	if err != nil {
+		return ErrorReply{Message: cutbot.ErrorMessage(err), Usage: x.inv.Command}, nil
+	}
+	c, err := h.activeCut(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		msg := fmt.Sprintf("%s has no active cut to abort.", v)
+		if last, err := h.store.LatestCut(ctx, v); err == nil {
+			msg += fmt.Sprintf(" Its last cut is %s.", last.Standing())
+		}
+		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "%s", msg)
+	}
+	// The abort and the intent to post its note in the thread are stored together, so a
+	// crash after this point is finished by the next start (Resume).
+	c, err = h.store.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
+		now := h.clock.Now()
+		if err := c.Apply(cutbot.Abort{By: x.req.UserID, Reason: x.inv.Flags["reason"]}, now); err != nil {
+			return err
+		}
+		return c.Apply(cutbot.MessageIntent{Key: cutbot.AuditMessageKey(len(c.Audit)), Channel: c.Channel}, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.log.Info("cut aborted", "cut", c.ID, "version", v.String(), "user", x.req.UserID)
+	headline := "Aborted the cut."
+	if err := h.finishMessages(ctx, c, true); err != nil {
+		h.log.Error("show abort in thread", "cut", c.ID, "err", err)
+		headline += " The thread could not be updated yet; cutbot retries when it restarts."
+	}
+	c, _ = h.store.Cut(ctx, c.ID)
+	return CutReply{Cut: c, Headline: headline}, nil
+}
+
+// finishMessages brings the cut's Slack messages up to date: edits the thread parent and plan,
+// and posts every message whose intent is recorded but which is not known to be posted.
+func (h *Handlers) finishMessages(ctx context.Context, c *cutbot.Cut, fresh bool) error {
+	var errs []error
+	if c.Messages[cutbot.MessageThread].Posted() {
+		if err := h.refresh(ctx, c); err != nil {
+			// Leave the notes' intents in place so the next try does both, in order.
+			return err
+		}
+	}
+	for key, ref := range c.Messages {
+		if ref.Posted() || key == cutbot.MessageThread || key == cutbot.MessagePlan {
+			continue
+		}
+		var err error
+		if c, err = h.ensurePosted(ctx, c, key, fresh); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Resume finishes what a previous run left undone: threads and plans of active cuts that
+// were not posted, and notes whose intent was recorded. Run it at start, before taking
+// commands. Messages that may have reached Slack are looked up, never posted twice.
+func (h *Handlers) Resume(ctx context.Context) error {
+	cuts, err := h.store.ActiveCuts(ctx)
+	if err != nil {
+		return fmt.Errorf("resume: list active cuts: %w", err)
+	}
+	pending, err := h.store.CutsWithUnpostedMessages(ctx)
+	if err != nil {
+		return fmt.Errorf("resume: list cuts with unposted messages: %w", err)
+	}
+	seen := map[string]bool{}
+	var errs []error
+	for _, c := range append(cuts, pending...) {
+		if seen[c.ID] {
+			continue
+		}
+		seen[c.ID] = true
+		if c.Status == cutbot.CutActive {
+			var err error
+			if c, err = h.publish(ctx, c, false); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if err := h.finishMessages(ctx, c, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,51 @@
+package handlers
+
+import "sigs.k8s.io/cutbot"
+
+// Reply is what the user who ran a command sees (privately). The bot renders each kind.
+type Reply interface{ isReply() }
+
+// ErrorReply says what was wrong and, when it helps, the usage that would be right or the cut
+// the request clashed with.
+type ErrorReply struct {
+	Message string
+	Usage   *Command    // show this command's usage
+	Cut     *cutbot.Cut // link this cut's thread
+}
+
+// RefusedReply tells a user who may run the command they tried.
+type RefusedReply struct {
+	Command *Command
+	Who     string // e.g. "@release-managers"
+}
+
+// HelpReply lists the commands, or details one.
+type HelpReply struct {
+	Commands []*Command
+	Detail   *Command
+}
+
+// StatusReply lists cuts (the active ones).
+type StatusReply struct {
+	Cuts []*cutbot.Cut
+}
+
+// CutReply shows one cut, with a headline saying what just happened to it, if anything.
+type CutReply struct {
+	Cut      *cutbot.Cut
+	Headline string
+}
+
+// PlanReply answers a --dry-run: the plan a cut would carry out, and what would stop it.
+type PlanReply struct {
+	Spec     cutbot.CutSpec
+	Existing *cutbot.Cut // an active cut of the same version, which would refuse the cut
+	Actions  []string    // what cutbot would do now, in order
+}
+
+func (ErrorReply) isReply()   {}
+func (RefusedReply) isReply() {}
+func (HelpReply) isReply()    {}
+func (StatusReply) isReply()  {}
+func (CutReply) isReply()     {}
+func (PlanReply) isReply()    {}
