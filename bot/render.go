@@ -1,0 +1,340 @@
+package bot
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/handlers"
+)
+
+// The renderers below are pure: a cut or a reply in, message text and Block Kit blocks out.
+// The text is the notification and screen-reader fallback; Slack shows the blocks.
+
+func mrkdwn(text string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, text, false, false)
+}
+
+func section(text string) *slack.SectionBlock { return slack.NewSectionBlock(mrkdwn(text), nil, nil) }
+
+func contextBlock(parts ...string) *slack.ContextBlock {
+	els := make([]slack.MixedElement, 0, len(parts))
+	for _, p := range parts {
+		els = append(els, mrkdwn(p))
+	}
+	return slack.NewContextBlock("", els...)
+}
+
+// escape makes user-provided text safe inside mrkdwn: Slack wants &, < and > escaped.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func link(url, label string) string {
+	if url == "" {
+		return label
+	}
+	return "<" + url + "|" + label + ">"
+}
+
+func user(id string) string {
+	if id == "" {
+		return "cutbot"
+	}
+	return "<@" + id + ">"
+}
+
+// stageEmoji follows the handbook's thread: an hourglass while a stage runs, a check mark
+// when it passed, a cross when it failed.
+func stageEmoji(st cutbot.StageStatus) string {
+	switch st {
+	case cutbot.StatusSkipped:
+		return ":fast_forward:"
+	case cutbot.StatusSubmitting, cutbot.StatusRunning:
+		return ":hourglass_flowing_sand:"
+	case cutbot.StatusSucceeded:
+		return ":white_check_mark:"
+	case cutbot.StatusFailed:
+		return ":x:"
+	case cutbot.StatusCancelled:
+		return ":no_entry_sign:"
+	}
+	return ":white_circle:"
+}
+
+func statusEmoji(c *cutbot.Cut) string {
+	switch c.Status {
+	case cutbot.CutAborted:
+		return ":no_entry:"
+	case cutbot.CutDone:
+		return ":white_check_mark:"
+	}
+	return ":large_blue_circle:"
+}
+
+// threadTitle is the handbook's thread parent: ":thread: Release Cut v1.31.3 (GH Issue)".
+func threadTitle(c *cutbot.Cut) string {
+	return fmt.Sprintf(":thread: Release Cut %s (GH Issue: not linked yet)", c.Version())
+}
+
+func specLine(c *cutbot.Cut) string {
+	s := fmt.Sprintf("%s release from `%s`", c.Spec.Type, c.Spec.Branch)
+	if c.Spec.NoMockRun {
+		s += ", no mock run"
+	}
+	return s
+}
+
+// ThreadParent renders the parent message of a cut's thread. It shows where the cut stands.
+func ThreadParent(c *cutbot.Cut) (string, []slack.Block) {
+	title := threadTitle(c)
+	standing := fmt.Sprintf("%s %s", statusEmoji(c), capitalize(c.Standing()))
+	if c.Status == cutbot.CutAborted {
+		standing = fmt.Sprintf(":no_entry: Aborted by %s: %s", user(lastActor(c, "cut.aborted")), escape(c.AbortReason))
+	}
+	return title, []slack.Block{
+		section(title),
+		contextBlock(specLine(c), "opened by "+user(c.OpenedBy), standing),
+	}
+}
+
+func lastActor(c *cutbot.Cut, action string) string {
+	for i := len(c.Audit) - 1; i >= 0; i-- {
+		if c.Audit[i].Action == action {
+			return c.Audit[i].Actor
+		}
+	}
+	return ""
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// stageLine is one stage as the plan shows it: emoji, title, status, and the logs link.
+func stageLine(c *cutbot.Cut, s *cutbot.Stage) string {
+	st := s.Status()
+	line := fmt.Sprintf("%s *%s*", stageEmoji(st), s.Kind.Title())
+	if a := s.Current(); a != nil {
+		if a.LogURL != "" {
+			line += " (" + link(a.LogURL, "logs") + ")"
+		}
+		line += fmt.Sprintf(" — %s", st)
+		if a.N > 1 {
+			line += fmt.Sprintf(", attempt %d", a.N)
+		}
+		if a.Step != "" && st == cutbot.StatusRunning {
+			line += ". Current status: " + escape(a.Step)
+		}
+		if a.Error != "" && st == cutbot.StatusFailed {
+			line += ": " + escape(a.Error)
+		}
+	} else {
+		line += " — " + string(st)
+	}
+	return line
+}
+
+// Plan renders the first reply of a cut's thread: every stage in order with its standing and
+// the manual command it replaces.
+func Plan(c *cutbot.Cut) (string, []slack.Block) {
+	head := fmt.Sprintf("Plan for %s: %s", c.Version(), specLine(c))
+	blocks := []slack.Block{section("*" + head + "*")}
+	var text []string
+	steps := c.Spec.Plan()
+	for i := range c.Stages {
+		s := &c.Stages[i]
+		line := stageLine(c, s)
+		text = append(text, line)
+		blocks = append(blocks, section(line))
+		if i < len(steps) && !s.Skipped {
+			blocks = append(blocks, contextBlock("`"+escape(steps[i].Does)+"`"))
+		}
+	}
+	if fu := c.Spec.FollowUps(); len(fu) > 0 {
+		blocks = append(blocks, contextBlock("By hand afterwards: "+escape(strings.Join(fu, "; "))))
+	}
+	return head + "\n" + strings.Join(text, "\n"), blocks
+}
+
+// AuditNote renders a thread reply about one audit entry (an abort, for now).
+func AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
+	var e *cutbot.AuditEntry
+	for i := range c.Audit {
+		if c.Audit[i].Seq == seq {
+			e = &c.Audit[i]
+		}
+	}
+	if e == nil {
+		text := fmt.Sprintf("(audit entry %d of %s is missing)", seq, c.Version())
+		return text, []slack.Block{section(text)}
+	}
+	var text string
+	switch e.Action {
+	case "cut.aborted":
+		text = fmt.Sprintf(":no_entry: %s aborted the cut of %s: %s", user(e.Actor), c.Version(), escape(e.Detail))
+	default:
+		text = fmt.Sprintf("%s: %s %s", user(e.Actor), e.Action, escape(e.Detail))
+	}
+	return text, []slack.Block{section(text)}
+}
+
+// CutMessage renders the message key of a cut.
+func CutMessage(c *cutbot.Cut, key string) (string, []slack.Block, error) {
+	switch {
+	case key == cutbot.MessageThread:
+		t, b := ThreadParent(c)
+		return t, b, nil
+	case key == cutbot.MessagePlan:
+		t, b := Plan(c)
+		return t, b, nil
+	case strings.HasPrefix(key, "audit:"):
+		seq, err := strconv.Atoi(strings.TrimPrefix(key, "audit:"))
+		if err != nil {
+			return "", nil, fmt.Errorf("bad message key %q", key)
+		}
+		t, b := AuditNote(c, seq)
+		return t, b, nil
+	}
+	return "", nil, fmt.Errorf("unknown message key %q", key)
+}
+
+// Reply renders what the user who ran a command sees.
+func Reply(r handlers.Reply) (string, []slack.Block) {
+	switch r := r.(type) {
+	case handlers.ErrorReply:
+		text := ":warning: " + r.Message
+		blocks := []slack.Block{section(text)}
+		if r.Cut != nil {
+			blocks = append(blocks, contextBlock(cutLink(r.Cut)+" · "+capitalize(r.Cut.Standing())))
+		}
+		if r.Usage != nil {
+			blocks = append(blocks, usage(r.Usage)...)
+		}
+		return text, blocks
+	case handlers.RefusedReply:
+		text := fmt.Sprintf(":no_entry_sign: Only release managers (%s) may run `/release %s`. Ask one of them to run it, or to add you to the group.", r.Who, r.Command.Name)
+		return text, []slack.Block{section(text)}
+	case handlers.HelpReply:
+		return help(r)
+	case handlers.StatusReply:
+		return status(r)
+	case handlers.CutReply:
+		return cutSummary(r)
+	case handlers.PlanReply:
+		return dryRun(r)
+	}
+	text := fmt.Sprintf("(cutbot has no way to show a %T)", r)
+	return text, []slack.Block{section(text)}
+}
+
+func cutLink(c *cutbot.Cut) string {
+	return link(c.Messages[cutbot.MessageThread].Permalink, c.Version().String())
+}
+
+func usage(c *handlers.Command) []slack.Block {
+	lines := []string{fmt.Sprintf("*Usage:* `/release %s`", c.Usage())}
+	for _, f := range c.Flags {
+		flag := "--" + f.Name
+		if f.Value != "" {
+			flag += " " + f.Value
+		}
+		lines = append(lines, fmt.Sprintf("• `%s`: %s", flag, escape(f.Help)))
+	}
+	ex := make([]string, len(c.Examples))
+	for i, e := range c.Examples {
+		ex[i] = "`" + escape(e) + "`"
+	}
+	return []slack.Block{section(strings.Join(lines, "\n")), contextBlock("Examples: " + strings.Join(ex, "  ")), contextBlock("Who: " + c.WhoCanUse())}
+}
+
+func help(r handlers.HelpReply) (string, []slack.Block) {
+	if r.Detail != nil {
+		text := fmt.Sprintf("/release %s: %s", r.Detail.Name, r.Detail.Summary)
+		return text, append([]slack.Block{section("*" + escape(text) + "*")}, usage(r.Detail)...)
+	}
+	text := "cutbot runs Kubernetes release cuts from Slack. Commands:"
+	blocks := []slack.Block{section("*" + text + "*")}
+	for _, c := range r.Commands {
+		blocks = append(blocks,
+			section(fmt.Sprintf("`/release %s`\n%s", c.Usage(), escape(c.Summary))),
+			contextBlock(fmt.Sprintf("Who: %s · e.g. `%s`", c.WhoCanUse(), escape(c.Examples[0]))))
+	}
+	blocks = append(blocks, contextBlock("`/release help COMMAND` explains a command's flags."))
+	return text, blocks
+}
+
+func status(r handlers.StatusReply) (string, []slack.Block) {
+	if len(r.Cuts) == 0 {
+		text := "No active cuts. Open one with `/release cut VERSION`."
+		return text, []slack.Block{section(text)}
+	}
+	text := fmt.Sprintf("Active cuts (%d):", len(r.Cuts))
+	blocks := []slack.Block{section("*" + text + "*")}
+	for _, c := range r.Cuts {
+		blocks = append(blocks, section(fmt.Sprintf("%s *%s* · %s · opened by %s\n%s",
+			statusEmoji(c), cutLink(c), specLine(c), user(c.OpenedBy), capitalize(c.Standing()))))
+	}
+	return text, blocks
+}
+
+func cutSummary(r handlers.CutReply) (string, []slack.Block) {
+	c := r.Cut
+	prefix := ""
+	if r.Headline != "" {
+		prefix = escape(r.Headline) + " "
+	}
+	text := fmt.Sprintf("%s%s: %s", prefix, c.Version(), capitalize(c.Standing()))
+	var lines []string
+	for i := range c.Stages {
+		lines = append(lines, stageLine(c, &c.Stages[i]))
+	}
+	blocks := []slack.Block{
+		section(fmt.Sprintf("%s %s*%s*: %s", statusEmoji(c), prefix, cutLink(c), capitalize(c.Standing()))),
+		contextBlock(specLine(c), "opened by "+user(c.OpenedBy)),
+		section(strings.Join(lines, "\n")),
+	}
+	if c.Status == cutbot.CutAborted {
+		blocks = append(blocks, contextBlock(fmt.Sprintf("Aborted by %s: %s", user(lastActor(c, "cut.aborted")), escape(c.AbortReason))))
+	}
+	return text, blocks
+}
+
+func dryRun(r handlers.PlanReply) (string, []slack.Block) {
+	s := r.Spec
+	text := fmt.Sprintf("Dry run of /release cut %s: nothing was changed.", s.Version)
+	blocks := []slack.Block{section("*" + text + "*")}
+	if r.Existing != nil {
+		blocks = append(blocks, section(fmt.Sprintf(":warning: It would be refused: %s already has an active cut (%s), opened by %s.",
+			s.Version, cutLink(r.Existing), user(r.Existing.OpenedBy))))
+	}
+	what := fmt.Sprintf("A %s release from `%s`", s.Type, s.Branch)
+	if s.NoMockRun {
+		what += ", without the mock pair"
+	}
+	var now []string
+	for i, a := range r.Actions {
+		now = append(now, fmt.Sprintf("%d. %s", i+1, escape(a)))
+	}
+	var stages []string
+	for _, st := range s.Plan() {
+		if st.Skipped {
+			stages = append(stages, fmt.Sprintf(":fast_forward: %s — skipped (--no-mock-run)", st.Kind.Title()))
+			continue
+		}
+		stages = append(stages, fmt.Sprintf(":white_circle: %s — `%s`", st.Kind.Title(), escape(st.Does)))
+	}
+	blocks = append(blocks,
+		section(what+". cutbot would now:\n"+strings.Join(now, "\n")),
+		section("*Stages, in order:*\n"+strings.Join(stages, "\n")))
+	if fu := s.FollowUps(); len(fu) > 0 {
+		blocks = append(blocks, contextBlock("By hand afterwards: "+escape(strings.Join(fu, "; "))))
+	}
+	return text, blocks
+}
