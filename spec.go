@@ -23,7 +23,7 @@ func NewCutSpec(v Version, typ ReleaseType, branch string, noMockRun bool) (CutS
 	if typ == "" {
 		typ = v.Type()
 	} else if typ != v.Type() {
-		return CutSpec{}, Errorf(EINVALID, "--type %s does not match %s, which is %s release: leave --type out, or give the version a %s cut produces", typ, v, withArticle(v.Type()), typ)
+		return CutSpec{}, Errorf(EINVALID, "--type %s does not match %s, which is %s release: leave --type out, or give the version a %s cut produces", typ, v, v.Type().WithArticle(), typ)
 	}
 	if branch == "" {
 		branch = v.DefaultBranch()
@@ -46,8 +46,8 @@ func allowedBranches(v Version) []string {
 	}
 }
 
-// withArticle reads "an official", "an rc", "a beta".
-func withArticle(t ReleaseType) string {
+// WithArticle reads "an official", "an rc", "an alpha", "a beta".
+func (t ReleaseType) WithArticle() string {
 	if t == Beta {
 		return "a " + string(t)
 	}
