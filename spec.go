@@ -23,7 +23,7 @@ func NewCutSpec(v Version, typ ReleaseType, branch string, noMockRun bool) (CutS
 	if typ == "" {
 		typ = v.Type()
 	} else if typ != v.Type() {
-		return CutSpec{}, Errorf(EINVALID, "--type %s does not match %s, which is %s release: leave --type out, or give the version a %s cut produces", typ, v, v.Type().WithArticle(), typ)
+		return CutSpec{}, Errorf(EINVALID, "--type %s does not match %s, which is %s release: leave --type out, or give the version %s cut produces", typ, v, v.Type().WithArticle(), typ.WithArticle())
 	}
 	if branch == "" {
 		branch = v.DefaultBranch()

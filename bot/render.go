@@ -120,6 +120,9 @@ func capitalize(s string) string {
 // stageLine is one stage as the plan shows it: emoji, title, status, and the logs link.
 func stageLine(c *cutbot.Cut, s *cutbot.Stage) string {
 	st := s.Status()
+	if st == cutbot.StatusPending && c.Status == cutbot.CutAborted {
+		return fmt.Sprintf(":heavy_minus_sign: *%s* — not run", s.Kind.Title())
+	}
 	line := fmt.Sprintf("%s *%s*", stageEmoji(st), s.Kind.Title())
 	if a := s.Current(); a != nil {
 		if a.LogURL != "" {
@@ -298,7 +301,9 @@ func cutSummary(r handlers.CutReply) (string, []slack.Block) {
 	blocks := []slack.Block{
 		section(fmt.Sprintf("%s %s*%s*: %s", statusEmoji(c), prefix, cutLink(c), capitalize(c.Standing()))),
 		contextBlock(specLine(c), "opened by "+user(c.OpenedBy)),
-		section(strings.Join(lines, "\n")),
+	}
+	if !r.Brief {
+		blocks = append(blocks, section(strings.Join(lines, "\n")))
 	}
 	if c.Status == cutbot.CutAborted {
 		blocks = append(blocks, contextBlock(fmt.Sprintf("Aborted by %s: %s", user(lastActor(c, "cut.aborted")), escape(c.AbortReason))))

@@ -154,7 +154,7 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 			if err != nil {
 				return nil, err
 			}
-			return CutReply{Cut: c, Headline: "Posted the thread of the cut that an earlier attempt had recorded."}, nil
+			return CutReply{Cut: c, Headline: "Posted the thread of the cut that an earlier attempt had recorded.", Brief: true}, nil
 		}
 		return ErrorReply{Message: fmt.Sprintf("%s already has an active cut, opened by <@%s>. Follow it in its thread, or end it with `/release abort %s --reason \"...\"`.", v, existing.OpenedBy, v), Cut: existing}, nil
 	}
@@ -180,7 +180,7 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return CutReply{Cut: c, Headline: "Opened the cut."}, nil
+	return CutReply{Cut: c, Headline: "Opened the cut.", Brief: true}, nil
 }
 
 // activeCut returns the active cut of v, or nil if there is none.
@@ -321,7 +321,7 @@ func (h *Handlers) abort(x *execution) (Reply, error) {
 		headline += " The thread could not be updated yet; cutbot retries when it restarts."
 	}
 	c, _ = h.store.Cut(ctx, c.ID)
-	return CutReply{Cut: c, Headline: headline}, nil
+	return CutReply{Cut: c, Headline: headline, Brief: true}, nil
 }
 
 // finishMessages brings the cut's Slack messages up to date: edits the thread parent and plan,

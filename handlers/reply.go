@@ -34,6 +34,7 @@ type StatusReply struct {
 type CutReply struct {
 	Cut      *cutbot.Cut
 	Headline string
+	Brief    bool // the headline and a link suffice; leave out the stages
 }
 
 // PlanReply answers a --dry-run: the plan a cut would carry out, and what would stop it.

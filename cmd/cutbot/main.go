@@ -1,0 +1,191 @@
+// Command cutbot is the release-cut chatops bot. Subcommands:
+//
+//	cutbot run            connect to Slack and serve /release
+//	cutbot sandbox        the real bot against a fake Slack workspace, no tokens needed
+//	cutbot check-config   validate the configuration and exit
+//	cutbot version        print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"sigs.k8s.io/cutbot/bot"
+	"sigs.k8s.io/cutbot/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "cutbot:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// Main is the cutbot program: tests run it as the binary would run.
+type Main struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// OnHandled, if set, is passed to the bot (tests wait on it).
+	OnHandled func(envelopeID string)
+}
+
+const usage = `cutbot runs Kubernetes release cuts from Slack.
+
+Usage:
+  cutbot run [flags]            connect to Slack over Socket Mode and serve /release
+  cutbot sandbox [--script FILE] the real bot against a fake Slack workspace: no tokens
+  cutbot check-config [flags]   validate the configuration and exit
+  cutbot version                print the version
+
+Configuration comes from the environment (see README.md); flags override it.
+Run 'cutbot run -h' for the flags.
+`
+
+// Run runs the subcommand in args.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "run":
+		return m.run(ctx, args[1:])
+	case "sandbox":
+		return m.sandbox(ctx, args[1:])
+	case "check-config":
+		return m.checkConfig(args[1:])
+	case "version":
+		fmt.Fprintln(m.Stdout, "cutbot", buildVersion())
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(m.Stderr, "cutbot: unknown subcommand %q\n\n%s", args[0], usage)
+	return errUsage
+}
+
+func buildVersion() string {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+	}
+	return v
+}
+
+// config loads and validates the configuration for a subcommand named name.
+func (m *Main) config(name string, args []string, extra func(*flag.FlagSet)) (Config, error) {
+	fs := flag.NewFlagSet("cutbot "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	if extra != nil {
+		extra(fs)
+	}
+	cfg, err := loadConfig(m.Getenv, fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return cfg, errUsage
+	}
+	if err == nil {
+		err = cfg.validate()
+	}
+	if err != nil {
+		return cfg, fmt.Errorf("configuration:\n  - %s", joinLines(err))
+	}
+	return cfg, nil
+}
+
+func joinLines(err error) string {
+	var lines []string
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			lines = append(lines, e.Error())
+		}
+	} else {
+		lines = []string{err.Error()}
+	}
+	out := ""
+	for i, l := range lines {
+		if i > 0 {
+			out += "\n  - "
+		}
+		out += l
+	}
+	return out
+}
+
+func (m *Main) checkConfig(args []string) error {
+	cfg, err := m.config("check-config", args, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "configuration ok\n")
+	for _, kv := range []struct{ k, v string }{
+		{"SLACK_APP_TOKEN", cfg.SlackAppToken.String()},
+		{"SLACK_BOT_TOKEN", cfg.SlackBotToken.String()},
+		{"SLACK_API_URL", cfg.SlackAPIURL},
+		{"CUTBOT_DB", cfg.DB},
+		{"CUTBOT_CHANNEL", cfg.Channel},
+		{"CUTBOT_MANAGERS_GROUP", cfg.ManagersGroup},
+		{"CUTBOT_MANAGERS", fmt.Sprint(cfg.Managers)},
+	} {
+		fmt.Fprintf(m.Stdout, "  %-22s %s\n", kv.k, kv.v)
+	}
+	return nil
+}
+
+func (m *Main) run(ctx context.Context, args []string) error {
+	cfg, err := m.config("run", args, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(m.Stderr, cfg.LogLevel, cfg.LogFormat)
+	log.Info("starting cutbot", "version", buildVersion(), "config", cfg)
+	return m.serve(ctx, cfg, log)
+}
+
+// serve runs the bot with cfg until ctx ends. The sandbox uses it too: the bot it runs is
+// the one `cutbot run` runs.
+func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	st, err := store.Open(cfg.DB, store.Options{LockTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	b, err := bot.New(bot.Config{
+		AppToken:      cfg.SlackAppToken.Reveal(),
+		BotToken:      cfg.SlackBotToken.Reveal(),
+		APIURL:        cfg.SlackAPIURL,
+		Channel:       cfg.Channel,
+		ManagersGroup: cfg.ManagersGroup,
+		Managers:      cfg.Managers,
+		Log:           log,
+		OnHandled:     m.OnHandled,
+	}, st)
+	if err != nil {
+		return err
+	}
+	return b.Run(ctx)
+}
