@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/cutbot/integrations/slackfake"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func goodEnv(t *testing.T) map[string]string {
+	return map[string]string{
+		"SLACK_APP_TOKEN":       "xapp-1-A0CUTBOT-1234-abcdef",
+		"SLACK_BOT_TOKEN":       "xoxb-1234-5678-abcdef",
+		"SLACK_API_URL":         "http://127.0.0.1:9/api",
+		"CUTBOT_DB":             filepath.Join(t.TempDir(), "cutbot.db"),
+		"CUTBOT_CHANNEL":        "C0RELMGMT",
+		"CUTBOT_MANAGERS_GROUP": "S0RELMGRS",
+		"CUTBOT_MANAGERS":       "U0ALICE, U0BOB",
+	}
+}
+
+func TestConfigFromEnvAndFlags(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	cfg, err := loadConfig(env(goodEnv(t)), fs, []string{"--channel", "C0OTHER"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Channel != "C0OTHER" {
+		t.Errorf("flag did not override env: channel %s", cfg.Channel)
+	}
+	if cfg.SlackAPIURL != "http://127.0.0.1:9/api/" {
+		t.Errorf("API URL not normalized to end in /: %s", cfg.SlackAPIURL)
+	}
+	if strings.Join(cfg.Managers, ",") != "U0ALICE,U0BOB" {
+		t.Errorf("managers = %q", cfg.Managers)
+	}
+}
+
+func TestConfigErrorsSayWhatIsMissing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(map[string]string)
+		want []string
+	}{
+		{"nothing set", func(m map[string]string) { clear(m) }, []string{
+			"SLACK_APP_TOKEN is not set: create an app-level token with the connections:write scope",
+			"SLACK_BOT_TOKEN is not set", "CUTBOT_CHANNEL is not set",
+			"neither CUTBOT_MANAGERS_GROUP nor CUTBOT_MANAGERS is set"}},
+		{"tokens swapped", func(m map[string]string) {
+			m["SLACK_APP_TOKEN"], m["SLACK_BOT_TOKEN"] = m["SLACK_BOT_TOKEN"], m["SLACK_APP_TOKEN"]
+		}, []string{"SLACK_APP_TOKEN holds a bot token", "SLACK_BOT_TOKEN holds an app-level token"}},
+		{"channel name", func(m map[string]string) { m["CUTBOT_CHANNEL"] = "#release-management" }, []string{`CUTBOT_CHANNEL "#release-management" is not a channel id`}},
+		{"group handle", func(m map[string]string) { m["CUTBOT_MANAGERS_GROUP"] = "@release-managers" }, []string{"not a usergroup id"}},
+		{"bad user", func(m map[string]string) { m["CUTBOT_MANAGERS"] = "alice" }, []string{`"alice" is not a user id`}},
+		{"bad url", func(m map[string]string) { m["SLACK_API_URL"] = "slack.com/api" }, []string{"SLACK_API_URL \"slack.com/api\" is not an http(s) URL"}},
+		{"db dir", func(m map[string]string) { m["CUTBOT_DB"] = "/nonexistent/dir/cutbot.db" }, []string{"its directory /nonexistent/dir does not exist"}},
+		{"both token and file", func(m map[string]string) { m["SLACK_BOT_TOKEN_FILE"] = "/x" }, []string{"SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_FILE are both set"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := goodEnv(t)
+			tc.edit(vars)
+			var out, errOut bytes.Buffer
+			m := &Main{Stdout: &out, Stderr: &errOut, Getenv: env(vars)}
+			err := m.Run(context.Background(), []string{"check-config"})
+			if err == nil {
+				t.Fatal("check-config accepted a bad configuration")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestTokensFromFilesAndNeverPrinted(t *testing.T) {
+	vars := goodEnv(t)
+	dir := t.TempDir()
+	secretBot := "xoxb-9999-8888-topsecretvalue"
+	os.WriteFile(filepath.Join(dir, "bot"), []byte(secretBot+"\n"), 0o600)
+	delete(vars, "SLACK_BOT_TOKEN")
+	vars["SLACK_BOT_TOKEN_FILE"] = filepath.Join(dir, "bot")
+	var out, errOut bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: env(vars)}
+	if err := m.Run(context.Background(), []string{"check-config"}); err != nil {
+		t.Fatal(err)
+	}
+	printed := out.String() + errOut.String()
+	if !strings.Contains(printed, "configuration ok") || !strings.Contains(printed, "xoxb-…(redacted)") {
+		t.Errorf("check-config output:\n%s", printed)
+	}
+	for _, secret := range []string{secretBot, "topsecretvalue", vars["SLACK_APP_TOKEN"], "abcdef"} {
+		if strings.Contains(printed, secret) {
+			t.Errorf("check-config printed a token (%q):\n%s", secret, printed)
+		}
+	}
+}
+
+// TestRunLogsNoTokens runs `cutbot run` against a fake Slack, with info logging, until it
+// has handled a command, and checks the logs hold no token.
+func TestRunLogsNoTokens(t *testing.T) {
+	fake := slackfake.New(slackfake.Options{AppToken: "xapp-1-A0CUTBOT-777-appsecretvalue", BotToken: "xoxb-777-888-botsecretvalue"})
+	defer fake.Close()
+	fake.AddUser(slackfake.User{ID: "U0ALICE", Name: "alice"})
+	fake.AddChannel("C0RELMGMT", "release-management", fake.Options().BotUserID, "U0ALICE")
+	fake.AddUsergroup(slackfake.Usergroup{ID: "S0RELMGRS", Handle: "release-managers", Users: []string{"U0ALICE"}})
+	vars := goodEnv(t)
+	vars["SLACK_APP_TOKEN"], vars["SLACK_BOT_TOKEN"], vars["SLACK_API_URL"] = fake.Options().AppToken, fake.Options().BotToken, fake.APIURL()
+	vars["CUTBOT_LOG_LEVEL"] = "debug"
+
+	var out, logs syncBuffer
+	handled := make(chan string, 10)
+	m := &Main{Stdout: &out, Stderr: &logs, Getenv: env(vars), OnHandled: func(id string) { handled <- id }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, []string{"run"}) }()
+
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	id, err := fake.SendSlashCommand(wait, slackfake.SlashCommand{UserID: "U0ALICE", ChannelID: "C0RELMGMT", Text: "cut v1.31.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-handled:
+		if got != id {
+			t.Fatalf("handled %s, want %s", got, id)
+		}
+	case <-wait.Done():
+		t.Fatalf("command not handled; logs:\n%s", logs.String())
+	}
+	cancel() // what SIGTERM does
+	if err := <-done; err != nil {
+		t.Fatalf("run returned %v on shutdown", err)
+	}
+	l := logs.String()
+	for _, s := range []string{"appsecretvalue", "botsecretvalue"} {
+		if strings.Contains(l, s) {
+			t.Errorf("logs contain a token:\n%s", l)
+		}
+	}
+	for _, w := range []string{"starting cutbot", "connected to slack", "cut opened", "stopped"} {
+		if !strings.Contains(l, w) {
+			t.Errorf("logs lack %q:\n%s", w, l)
+		}
+	}
+}
+
+func TestSandboxPlaysTheExampleScript(t *testing.T) {
+	var out, logs syncBuffer
+	m := &Main{Stdout: &out, Stderr: &logs, Getenv: env(nil)}
+	script := filepath.Join("..", "..", "examples", "patch-release.txt")
+	if err := m.Run(context.Background(), []string{"sandbox", "--script", script}); err != nil {
+		t.Fatalf("sandbox: %v\nlogs:\n%s", err, logs.String())
+	}
+	got := out.String()
+	for _, w := range []string{
+		"› @you: /release cut v1.31.3",
+		"cutbot posted in #release-management:\n      :thread: Release Cut v1.31.3 (GH Issue: not linked yet)",
+		"cutbot replied in the thread in #release-management:\n      *Plan for v1.31.3",
+		"Only release managers (@release-managers) may run `/release cut`",
+		"did you mean v1.31.3?",
+		"v1.31.3 already has an active cut",
+		"cutbot edited a message in #release-management:\n      :thread: Release Cut v1.30.7",
+		":no_entry: @you aborted the cut of v1.30.7: cherry-pick #128000 must land first",
+		"── the channel as it stands ──",
+		"*Active cuts (2):*",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("sandbox output lacks %q", w)
+		}
+	}
+	if strings.Count(got, ":thread: Release Cut v1.31.3") < 2 {
+		t.Error("the final transcript does not show the v1.31.3 thread")
+	}
+	if logs.String() != "" {
+		t.Errorf("the sandbox logged warnings:\n%s", logs.String())
+	}
+}
+
+func TestSandboxFromStdinAndBadLines(t *testing.T) {
+	var out, logs syncBuffer
+	in := strings.NewReader("/release status\nhello\n@nobody /release help\n@guest /release cut v1.31.3\n")
+	m := &Main{Stdin: in, Stdout: &out, Stderr: &logs, Getenv: env(nil)}
+	if err := m.Run(context.Background(), []string{"sandbox"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"No active cuts.", `type /release commands, e.g. /release help (got "hello")`, "there is no @nobody here", "Only release managers"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
+func TestUnknownSubcommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: env(nil)}
+	if err := m.Run(context.Background(), []string{"deploy"}); err == nil || !strings.Contains(errOut.String(), `unknown subcommand "deploy"`) {
+		t.Errorf("err %v, stderr %q", err, errOut.String())
+	}
+	if err := m.Run(context.Background(), []string{"version"}); err != nil || !strings.HasPrefix(out.String(), "cutbot ") {
+		t.Errorf("version: %v %q", err, out.String())
+	}
+}
