@@ -321,7 +321,7 @@ func TestRecordedEnvelopesAreAcked(t *testing.T) {
 		"events_api-app_mention.python-slack-sdk.json",
 		"interactive-block_actions-message.java-slack-sdk.json",
 	} {
-		raw := readShared(t, "slack/socket-mode/"+f)
+		raw := readRecorded(t, f)
 		id := envelopeID(t, raw)
 		ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := fake.SendRaw(ctx, id, raw); err != nil {

@@ -4,22 +4,16 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 )
 
-// readShared reads a file of the project's shared public data (../shared/data), found from
-// this source file's location, or from CUTBOT_SHARED_DATA.
-func readShared(t testing.TB, rel string) []byte {
+// readRecorded reads a real Socket Mode envelope recorded from a Slack SDK's tests, copied
+// unchanged from the project's shared data into testdata/slack (see PROVENANCE.json there).
+func readRecorded(t testing.TB, name string) []byte {
 	t.Helper()
-	dir := os.Getenv("CUTBOT_SHARED_DATA")
-	if dir == "" {
-		_, file, _, _ := runtime.Caller(0)
-		dir = filepath.Join(filepath.Dir(file), "..", "..", "shared", "data")
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, rel))
+	raw, err := os.ReadFile(filepath.Join("testdata", "slack", name))
 	if err != nil {
-		t.Skipf("shared data not available: %v", err)
+		t.Fatal(err)
 	}
 	return raw
 }
