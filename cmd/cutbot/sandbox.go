@@ -219,4 +219,3 @@ func (s *signals) wait(ctx context.Context, id string) error {
 		return fmt.Errorf("the bot did not finish the command: %w", ctx.Err())
 	}
 }
-
