@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -53,8 +54,22 @@ type Attempt struct {
 	BuildID    string
 	LogURL     string
 	Step       string // what the outside job is doing now
+	Queued     bool   // the outside job is accepted but waiting to start
+	Warned     []string
 	Error      string
-	Outputs    map[string]string
+	// BuildVersion is what the attempt builds from: resolved from CI for a stage, taken from
+	// the matching stage's success for a release.
+	BuildVersion string
+	Outputs      map[string]string
+}
+
+// Duration is how long the attempt ran, or has run until now.
+func (a *Attempt) Duration(now time.Time) time.Duration {
+	end := a.FinishedAt
+	if end.IsZero() {
+		end = now
+	}
+	return end.Sub(a.StartedAt)
 }
 
 // Stage is one step of a cut's plan and its attempts.
@@ -95,6 +110,25 @@ type MessageRef struct {
 // Posted reports whether the message is known to exist.
 func (r MessageRef) Posted() bool { return r.TS != "" }
 
+// StageMessageKey is the message key of the thread line of a stage attempt.
+func StageMessageKey(k StageKind, attempt int) string {
+	return "stage:" + string(k) + ":" + strconv.Itoa(attempt)
+}
+
+// ConfirmationMessageKey is the message key of a confirmation request.
+func ConfirmationMessageKey(id string) string { return "confirm:" + id }
+
+// Confirmation is a request to run a no-mock stage, waiting for the release manager who asked
+// to press Confirm. Nothing is submitted before.
+type Confirmation struct {
+	ID           string
+	Stage        StageKind
+	By           string
+	Force        string
+	BuildVersion string
+	At           time.Time
+}
+
 // Keys of the messages every cut has.
 const (
 	MessageThread = "thread" // the thread's parent: ":thread: Release Cut v1.31.3 (GH Issue)"
@@ -126,6 +160,13 @@ type Cut struct {
 	AbortReason string
 	Messages    map[string]MessageRef
 	Audit       []AuditEntry
+	// Pending is the confirmation the cut waits for, if any.
+	Pending *Confirmation
+	// Confirmations are every confirmation ever requested, for the record and so that a late
+	// click on an old button is answered with what became of it.
+	Confirmations []Confirmation
+	// ConfirmationOutcomes maps a confirmation id to "confirmed", "declined" or "superseded".
+	ConfirmationOutcomes map[string]string
 }
 
 // NewCut starts a cut of spec, opened by a user, to be shown in channel.
@@ -228,6 +269,7 @@ func (c *Cut) clone() *Cut {
 		s.Attempts = slices.Clone(s.Attempts)
 		for j := range s.Attempts {
 			s.Attempts[j].Outputs = maps.Clone(s.Attempts[j].Outputs)
+			s.Attempts[j].Warned = slices.Clone(s.Attempts[j].Warned)
 		}
 		n.Stages[i] = s
 	}
@@ -236,6 +278,12 @@ func (c *Cut) clone() *Cut {
 		n.Messages = map[string]MessageRef{}
 	}
 	n.Audit = slices.Clone(c.Audit)
+	if c.Pending != nil {
+		p := *c.Pending
+		n.Pending = &p
+	}
+	n.Confirmations = slices.Clone(c.Confirmations)
+	n.ConfirmationOutcomes = maps.Clone(c.ConfirmationOutcomes)
 	return &n
 }
 

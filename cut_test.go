@@ -33,13 +33,23 @@ func mustApply(t *testing.T, c *Cut, events ...Event) {
 	}
 }
 
+const bv = "v1.31.3-rc.0.12+8f0c0a4d"
+
+// start starts a stage's next attempt as U0RM1 would: no-mock stages through a confirmation.
+func start(k StageKind) []Event {
+	if k.NeedsConfirmation() {
+		id := "confirm-" + string(k)
+		return []Event{RequestConfirmation{ID: id, Stage: k, By: "U0RM1", BuildVersion: bv}, StartStage{Stage: k, By: "U0RM1", Confirmation: id}}
+	}
+	return []Event{StartStage{Stage: k, By: "U0RM1", BuildVersion: bv}}
+}
+
 // pass runs a stage's first attempt through to success.
 func pass(k StageKind) []Event {
-	return []Event{
-		StartStage{Stage: k, By: "U0RM1"},
+	return append(start(k),
 		BuildSubmitted{Stage: k, Attempt: 1, BuildID: "b-" + string(k), LogURL: "https://console.cloud.google.com/cloud-build/builds/b-" + string(k)},
-		StageSucceeded{Stage: k, Attempt: 1, Outputs: map[string]string{OutputBuildVersion: "v1.31.3-rc.0.12+abc"}},
-	}
+		StageSucceeded{Stage: k, Attempt: 1},
+	)
 }
 
 func TestCutStateMachine(t *testing.T) {
@@ -53,12 +63,14 @@ func TestCutStateMachine(t *testing.T) {
 			return c
 		}
 	}
-	mockStageSubmitting := with(fresh, StartStage{Stage: MockStage, By: "U0RM1"})
+	mockStageSubmitting := with(fresh, StartStage{Stage: MockStage, By: "U0RM1", BuildVersion: bv})
 	mockStageRunning := with(mockStageSubmitting, BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b1", LogURL: "https://log/b1"})
 	mockStagePassed := with(fresh, pass(MockStage)...)
 	mockStageFailed := with(mockStageRunning, StageFailed{Stage: MockStage, Attempt: 1, Reason: "step 4 failed"})
 	mockStageCancelled := with(mockStageRunning, StageCancelled{Stage: MockStage, Attempt: 1, By: "U0RM2"})
 	aborted := with(fresh, Abort{By: "U0RM1", Reason: "wrong day"})
+	mocksPassed := with(fresh, append(pass(MockStage), pass(MockRelease)...)...)
+	noMockRequested := with(mocksPassed, RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv})
 	var all []Event
 	for _, k := range StageKinds {
 		all = append(all, pass(k)...)
@@ -74,34 +86,83 @@ func TestCutStateMachine(t *testing.T) {
 		check    func(t *testing.T, c *Cut)
 	}{
 		// Starting stages.
-		{name: "start first stage", setup: fresh, event: StartStage{Stage: MockStage, By: "U0RM1"},
+		{name: "start first stage", setup: fresh, event: StartStage{Stage: MockStage, By: "U0RM1", BuildVersion: bv},
 			check: func(t *testing.T, c *Cut) {
-				want := Attempt{N: 1, Status: StatusSubmitting, StartedBy: "U0RM1", StartedAt: t0}
+				want := Attempt{N: 1, Status: StatusSubmitting, StartedBy: "U0RM1", StartedAt: t0, BuildVersion: bv}
 				if diff := cmp.Diff(want, *c.Stage(MockStage).Current()); diff != "" {
 					t.Errorf("attempt (-want +got):\n%s", diff)
 				}
 			}},
-		{name: "start out of order", setup: fresh, event: StartStage{Stage: NoMockStage, By: "U0RM1"}, wantCode: EINVALID,
-			wantMsg: "No-mock Stage needs Mock Stage (pending), Mock Release (pending) to succeed first; --force"},
-		{name: "start out of order forced", setup: fresh, event: StartStage{Stage: NoMockStage, By: "U0RM1", Force: "mocks ran yesterday"},
+		{name: "start out of order", setup: fresh, event: StartStage{Stage: MockRelease, By: "U0RM1", BuildVersion: bv}, wantCode: EINVALID,
+			wantMsg: "Mock Release needs Mock Stage (pending) to succeed first; --force"},
+		{name: "start out of order forced", setup: fresh, event: StartStage{Stage: MockRelease, By: "U0RM1", BuildVersion: bv, Force: "mock stage ran by hand"},
 			check: func(t *testing.T, c *Cut) {
 				last := c.Audit[len(c.Audit)-1]
-				if last.Action != "stage.started" || !strings.Contains(last.Detail, `forced: "mocks ran yesterday" past Mock Stage (pending), Mock Release (pending)`) {
+				if last.Action != "stage.started" || !strings.Contains(last.Detail, `forced: "mock stage ran by hand" past Mock Stage (pending)`) {
 					t.Errorf("audit entry = %+v", last)
 				}
-				if c.Stage(NoMockStage).Current().Force != "mocks ran yesterday" {
+				if c.Stage(MockRelease).Current().Force != "mock stage ran by hand" {
 					t.Errorf("force reason not kept on the attempt")
 				}
 			}},
-		{name: "whitespace force is no force", setup: fresh, event: StartStage{Stage: NoMockStage, By: "U0RM1", Force: "  "}, wantCode: EINVALID},
-		{name: "start second after first passed", setup: mockStagePassed, event: StartStage{Stage: MockRelease, By: "U0RM1"}},
-		{name: "start no-mock stage when mocks skipped", setup: freshNoMock, event: StartStage{Stage: NoMockStage, By: "U0RM1"}},
-		{name: "start skipped stage", setup: freshNoMock, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: EINVALID, wantMsg: "--no-mock-run"},
-		{name: "start succeeded stage", setup: mockStagePassed, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: ECONFLICT, wantMsg: "already succeeded"},
-		{name: "start running stage", setup: mockStageRunning, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: ECONFLICT, wantMsg: "already running (attempt 1)"},
-		{name: "start submitting stage", setup: mockStageSubmitting, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: ECONFLICT, wantMsg: "already submitting"},
-		{name: "force while another stage runs", setup: mockStageRunning, event: StartStage{Stage: NoMockStage, By: "U0RM1", Force: "x"}, wantCode: ECONFLICT, wantMsg: "Mock Stage is running; wait for it or cancel it"},
-		{name: "retry failed stage", setup: mockStageFailed, event: StartStage{Stage: MockStage, By: "U0RM2"},
+		{name: "whitespace force is no force", setup: fresh, event: StartStage{Stage: MockRelease, By: "U0RM1", BuildVersion: bv, Force: "  "}, wantCode: EINVALID},
+		{name: "build stage without build version", setup: fresh, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: EINVALID, wantMsg: "needs a build version"},
+		{name: "start second after first passed", setup: mockStagePassed, event: StartStage{Stage: MockRelease, By: "U0RM1", BuildVersion: bv}},
+		{name: "start skipped stage", setup: freshNoMock, event: StartStage{Stage: MockStage, By: "U0RM1", BuildVersion: bv}, wantCode: EINVALID, wantMsg: "--no-mock-run"},
+
+		// Confirmations: no-mock stages start only when their requester confirms.
+		{name: "no-mock stage without confirmation", setup: mocksPassed, event: StartStage{Stage: NoMockStage, By: "U0RM1", BuildVersion: bv}, wantCode: EINVALID, wantMsg: "starts only after its requester confirms"},
+		{name: "request confirmation", setup: mocksPassed, event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv},
+			check: func(t *testing.T, c *Cut) {
+				if c.Pending == nil || c.Pending.ID != "c1" || c.Pending.BuildVersion != bv || c.Stage(NoMockStage).Status() != StatusPending {
+					t.Errorf("pending = %+v, stage %s", c.Pending, c.Stage(NoMockStage).Status())
+				}
+			}},
+		{name: "request confirmation with mocks skipped", setup: freshNoMock, event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv}},
+		{name: "request confirmation out of order", setup: fresh, event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv}, wantCode: EINVALID, wantMsg: "needs Mock Stage (pending), Mock Release (pending)"},
+		{name: "request confirmation forced", setup: fresh, event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv, Force: "mocks ran by hand"},
+			check: func(t *testing.T, c *Cut) {
+				if c.Pending.Force != "mocks ran by hand" {
+					t.Errorf("pending = %+v", c.Pending)
+				}
+			}},
+		{name: "request confirmation for a mock stage", setup: fresh, event: RequestConfirmation{ID: "c1", Stage: MockStage, By: "U0RM1", BuildVersion: bv}, wantCode: EINVALID, wantMsg: "needs no confirmation"},
+		{name: "confirm", setup: noMockRequested, event: StartStage{Stage: NoMockStage, By: "U0RM1", Confirmation: "c1"},
+			check: func(t *testing.T, c *Cut) {
+				a := c.Stage(NoMockStage).Current()
+				if c.Pending != nil || a.Status != StatusSubmitting || a.BuildVersion != bv || c.ConfirmationOutcomes["c1"] != "confirmed" {
+					t.Errorf("pending %+v, attempt %+v, outcomes %v", c.Pending, a, c.ConfirmationOutcomes)
+				}
+			}},
+		{name: "confirm by someone else", setup: noMockRequested, event: StartStage{Stage: NoMockStage, By: "U0RM2", Confirmation: "c1"}, wantCode: EUNAUTHORIZED, wantMsg: "only <@U0RM1>, who asked for No-mock Stage, can confirm it"},
+		{name: "confirm twice (double click)", setup: with(noMockRequested, StartStage{Stage: NoMockStage, By: "U0RM1", Confirmation: "c1"}), event: StartStage{Stage: NoMockStage, By: "U0RM1", Confirmation: "c1"}, wantCode: ECONFLICT, wantMsg: "already confirmed"},
+		{name: "confirm after decline", setup: with(noMockRequested, DeclineConfirmation{ID: "c1", By: "U0RM2"}), event: StartStage{Stage: NoMockStage, By: "U0RM1", Confirmation: "c1"}, wantCode: ECONFLICT, wantMsg: "already declined"},
+		{name: "confirm a superseded request", setup: with(noMockRequested, RequestConfirmation{ID: "c2", Stage: NoMockStage, By: "U0RM2", BuildVersion: bv}), event: StartStage{Stage: NoMockStage, By: "U0RM1", Confirmation: "c1"}, wantCode: ECONFLICT, wantMsg: "already superseded"},
+		{name: "confirm the wrong stage", setup: noMockRequested, event: StartStage{Stage: NoMockRelease, By: "U0RM1", Confirmation: "c1"}, wantCode: EINVALID, wantMsg: "is for No-mock Stage"},
+		{name: "decline", setup: noMockRequested, event: DeclineConfirmation{ID: "c1", By: "U0RM2"},
+			check: func(t *testing.T, c *Cut) {
+				if c.Pending != nil || c.ConfirmationOutcomes["c1"] != "declined" {
+					t.Errorf("pending %+v, outcomes %v", c.Pending, c.ConfirmationOutcomes)
+				}
+			}},
+		{name: "decline unknown", setup: mocksPassed, event: DeclineConfirmation{ID: "nope", By: "U0RM1"}, wantCode: EINVALID},
+		{name: "reuse a confirmation id", setup: with(noMockRequested, DeclineConfirmation{ID: "c1", By: "U0RM1"}), event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv}, wantCode: ECONFLICT},
+		{name: "abort declines the pending confirmation", setup: noMockRequested, event: Abort{By: "U0RM1", Reason: "stop"},
+			check: func(t *testing.T, c *Cut) {
+				if c.Pending != nil || c.ConfirmationOutcomes["c1"] != "declined" {
+					t.Errorf("pending %+v", c.Pending)
+				}
+			}},
+
+		// Warnings.
+		{name: "warn", setup: mockStageRunning, event: StageWarned{Stage: MockStage, Attempt: 1, Kind: "running", Detail: "running 3h"}},
+		{name: "warn twice", setup: with(mockStageRunning, StageWarned{Stage: MockStage, Attempt: 1, Kind: "running"}), event: StageWarned{Stage: MockStage, Attempt: 1, Kind: "running"}, wantCode: ECONFLICT},
+		{name: "warn after success", setup: mockStagePassed, event: StageWarned{Stage: MockStage, Attempt: 1, Kind: "running"}, wantCode: ECONFLICT},
+		{name: "start succeeded stage", setup: mockStagePassed, event: StartStage{Stage: MockStage, By: "U0RM1", BuildVersion: bv}, wantCode: ECONFLICT, wantMsg: "already succeeded"},
+		{name: "start running stage", setup: mockStageRunning, event: StartStage{Stage: MockStage, By: "U0RM1", BuildVersion: bv}, wantCode: ECONFLICT, wantMsg: "already running (attempt 1)"},
+		{name: "start submitting stage", setup: mockStageSubmitting, event: StartStage{Stage: MockStage, By: "U0RM1", BuildVersion: bv}, wantCode: ECONFLICT, wantMsg: "already submitting"},
+		{name: "force while another stage runs", setup: mockStageRunning, event: StartStage{Stage: MockRelease, By: "U0RM1", BuildVersion: bv, Force: "x"}, wantCode: ECONFLICT, wantMsg: "Mock Stage is running; wait for it or cancel it"},
+		{name: "retry failed stage", setup: mockStageFailed, event: StartStage{Stage: MockStage, By: "U0RM2", BuildVersion: bv},
 			check: func(t *testing.T, c *Cut) {
 				s := c.Stage(MockStage)
 				if len(s.Attempts) != 2 || s.Attempts[0].Status != StatusFailed || s.Current().N != 2 || s.Status() != StatusSubmitting {
@@ -111,10 +172,10 @@ func TestCutStateMachine(t *testing.T) {
 					t.Errorf("last audit = %+v", c.Audit[len(c.Audit)-1])
 				}
 			}},
-		{name: "retry cancelled stage", setup: mockStageCancelled, event: StartStage{Stage: MockStage, By: "U0RM2"}},
+		{name: "retry cancelled stage", setup: mockStageCancelled, event: StartStage{Stage: MockStage, By: "U0RM2", BuildVersion: bv}},
 		{name: "start unknown stage", setup: fresh, event: StartStage{Stage: "deploy", By: "U0RM1"}, wantCode: EINVALID, wantMsg: `no stage "deploy"`},
-		{name: "start in aborted cut", setup: aborted, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: EINVALID, wantMsg: "aborted (wrong day)"},
-		{name: "start in done cut", setup: done, event: StartStage{Stage: MockStage, By: "U0RM1"}, wantCode: EINVALID, wantMsg: "the cut is done"},
+		{name: "start in aborted cut", setup: aborted, event: StartStage{Stage: MockStage, By: "U0RM1", BuildVersion: bv}, wantCode: EINVALID, wantMsg: "aborted (wrong day)"},
+		{name: "start in done cut", setup: done, event: StartStage{Stage: MockStage, By: "U0RM1", BuildVersion: bv}, wantCode: EINVALID, wantMsg: "the cut is done"},
 
 		// Submission.
 		{name: "submitted", setup: mockStageSubmitting, event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b1", LogURL: "https://log/b1"},
@@ -127,7 +188,7 @@ func TestCutStateMachine(t *testing.T) {
 		{name: "submitted again with same id is harmless", setup: mockStageRunning, event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b1"}},
 		{name: "submitted again with another id", setup: mockStageRunning, event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b2"}, wantCode: ECONFLICT, wantMsg: "already runs as build b1"},
 		{name: "submitted without id", setup: mockStageSubmitting, event: BuildSubmitted{Stage: MockStage, Attempt: 1}, wantCode: EINVALID},
-		{name: "submitted for stale attempt", setup: with(mockStageFailed, StartStage{Stage: MockStage, By: "U0RM1"}), event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b9"}, wantCode: ECONFLICT, wantMsg: "attempt 1 is not the current attempt (2 is)"},
+		{name: "submitted for stale attempt", setup: with(mockStageFailed, StartStage{Stage: MockStage, By: "U0RM1", BuildVersion: bv}), event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b9"}, wantCode: ECONFLICT, wantMsg: "attempt 1 is not the current attempt (2 is)"},
 		{name: "submitted for unstarted stage", setup: fresh, event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b1"}, wantCode: EINVALID, wantMsg: "has not started"},
 
 		// Progress.
@@ -141,10 +202,10 @@ func TestCutStateMachine(t *testing.T) {
 		{name: "progress after success", setup: mockStagePassed, event: StageProgressed{Stage: MockStage, Attempt: 1, Step: "x"}, wantCode: ECONFLICT, wantMsg: "already succeeded"},
 
 		// Outcomes.
-		{name: "success records outputs", setup: mockStageRunning, event: StageSucceeded{Stage: MockStage, Attempt: 1, Outputs: map[string]string{OutputBuildVersion: "v1.31.3-rc.0.5+f00"}},
+		{name: "success records the build version", setup: mockStageRunning, event: StageSucceeded{Stage: MockStage, Attempt: 1},
 			check: func(t *testing.T, c *Cut) {
 				a := c.Stage(MockStage).Current()
-				if a.Status != StatusSucceeded || a.Outputs[OutputBuildVersion] != "v1.31.3-rc.0.5+f00" || a.FinishedAt.IsZero() {
+				if a.Status != StatusSucceeded || a.Outputs[OutputBuildVersion] != bv || a.FinishedAt.IsZero() {
 					t.Errorf("attempt = %+v", a)
 				}
 			}},
@@ -220,7 +281,7 @@ func TestStanding(t *testing.T) {
 	if got := c.Standing(); got != "planned, next: Mock Stage" {
 		t.Errorf("fresh standing = %q", got)
 	}
-	mustApply(t, c, StartStage{Stage: MockStage, By: "U1"})
+	mustApply(t, c, StartStage{Stage: MockStage, By: "U1", BuildVersion: bv})
 	if got := c.Standing(); got != "Mock Stage submitting (attempt 1)" {
 		t.Errorf("standing = %q", got)
 	}

@@ -2,6 +2,7 @@ package cutbot
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -59,61 +60,196 @@ func (c *Cut) inFlightAttempt(k StageKind, n int) (*Attempt, error) {
 
 // StartStage starts the next attempt of a stage: the first, or a retry after a failure or
 // cancellation. Stages run in plan order; Force (a reason) overrides the order and is
-// recorded.
+// recorded. A build stage needs the build version it builds from. A no-mock stage starts only
+// from its pending confirmation (Confirmation names it), by the user who asked for it; the
+// force reason and build version are then the ones that were confirmed.
 type StartStage struct {
-	Stage StageKind
-	By    string
-	Force string
+	Stage        StageKind
+	By           string
+	Force        string
+	BuildVersion string
+	Confirmation string
 }
 
-func (e StartStage) apply(c *Cut, now time.Time) (*AuditEntry, error) {
+// startable checks that stage k may start now, and returns the earlier stages that have not
+// finished (which only a force may skip).
+func (c *Cut) startable(k StageKind, force string) (*Stage, []string, error) {
 	if err := c.mustBeActive(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s, err := c.stage(e.Stage)
+	s, err := c.stage(k)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch st := s.Status(); st {
 	case StatusSkipped:
-		return nil, c.refuse("%s is not in this cut's plan (the mock pair was skipped with --no-mock-run)", e.Stage.Title())
+		return nil, nil, c.refuse("%s is not in this cut's plan (the mock pair was skipped with --no-mock-run)", k.Title())
 	case StatusSucceeded:
-		return nil, c.conflict("%s already succeeded", e.Stage.Title())
+		return nil, nil, c.conflict("%s already succeeded", k.Title())
 	case StatusSubmitting, StatusRunning:
-		return nil, c.conflict("%s is already %s (attempt %d)", e.Stage.Title(), st, s.Current().N)
+		return nil, nil, c.conflict("%s is already %s (attempt %d)", k.Title(), st, s.Current().N)
 	}
 	for i := range c.Stages {
 		if o := &c.Stages[i]; o.Status().InFlight() {
-			return nil, c.conflict("%s is %s; wait for it or cancel it before starting %s", o.Kind.Title(), o.Status(), e.Stage.Title())
+			return nil, nil, c.conflict("%s is %s; wait for it or cancel it before starting %s", o.Kind.Title(), o.Status(), k.Title())
 		}
 	}
 	var unmet []string
 	for i := range c.Stages {
 		o := &c.Stages[i]
-		if o.Kind == e.Stage {
+		if o.Kind == k {
 			break
 		}
 		if !o.Status().Finished() {
 			unmet = append(unmet, fmt.Sprintf("%s (%s)", o.Kind.Title(), o.Status()))
 		}
 	}
-	force := strings.TrimSpace(e.Force)
-	if len(unmet) > 0 && force == "" {
-		return nil, c.refuse("%s needs %s to succeed first; --force \"reason\" overrides, and is recorded", e.Stage.Title(), strings.Join(unmet, ", "))
+	if len(unmet) > 0 && strings.TrimSpace(force) == "" {
+		return nil, nil, c.refuse("%s needs %s to succeed first; --force \"reason\" overrides, and is recorded", k.Title(), strings.Join(unmet, ", "))
+	}
+	return s, unmet, nil
+}
+
+func forcedDetail(force string, unmet []string) string {
+	if force == "" {
+		return ""
+	}
+	d := fmt.Sprintf("forced: %q", force)
+	if len(unmet) > 0 {
+		d += " past " + strings.Join(unmet, ", ")
+	}
+	return d
+}
+
+func (e StartStage) apply(c *Cut, now time.Time) (*AuditEntry, error) {
+	force, buildVersion := strings.TrimSpace(e.Force), e.BuildVersion
+	confirmed := ""
+	if e.Stage.NeedsConfirmation() {
+		p := c.Pending
+		switch {
+		case e.Confirmation == "" || p == nil || p.ID != e.Confirmation:
+			if outcome := c.ConfirmationOutcomes[e.Confirmation]; outcome != "" {
+				return nil, c.conflict("that confirmation was already %s", outcome)
+			}
+			return nil, c.refuse("%s creates real artifacts and starts only after its requester confirms", e.Stage.Title())
+		case p.Stage != e.Stage:
+			return nil, c.refuse("the pending confirmation is for %s, not %s", p.Stage.Title(), e.Stage.Title())
+		case p.By != e.By:
+			return nil, Errorf(EUNAUTHORIZED, "%s: only <@%s>, who asked for %s, can confirm it", c.Spec.Version, p.By, e.Stage.Title())
+		}
+		force, buildVersion, confirmed = p.Force, p.BuildVersion, p.ID
+	}
+	s, unmet, err := c.startable(e.Stage, force)
+	if err != nil {
+		return nil, err
+	}
+	if e.Stage.IsBuild() && buildVersion == "" {
+		return nil, c.refuse("%s needs a build version to build from", e.Stage.Title())
+	}
+	if confirmed != "" {
+		c.Pending = nil
+		c.setOutcome(confirmed, "confirmed")
 	}
 	n := len(s.Attempts) + 1
-	s.Attempts = append(s.Attempts, Attempt{N: n, Status: StatusSubmitting, StartedBy: e.By, StartedAt: now, Force: force})
-	entry := &AuditEntry{Actor: e.By, Action: "stage.started", Stage: e.Stage, Attempt: n}
+	s.Attempts = append(s.Attempts, Attempt{N: n, Status: StatusSubmitting, StartedBy: e.By, StartedAt: now, Force: force, BuildVersion: buildVersion})
+	entry := &AuditEntry{Actor: e.By, Action: "stage.started", Stage: e.Stage, Attempt: n, Detail: forcedDetail(force, unmet)}
 	if n > 1 {
 		entry.Action = "stage.retried"
 	}
-	if force != "" {
-		entry.Detail = fmt.Sprintf("forced: %q", force)
-		if len(unmet) > 0 {
-			entry.Detail += " past " + strings.Join(unmet, ", ")
-		}
+	if buildVersion != "" {
+		entry.Detail = strings.TrimSpace("build version " + buildVersion + "; " + entry.Detail)
+		entry.Detail = strings.TrimSuffix(entry.Detail, ";")
 	}
 	return entry, nil
+}
+
+func (c *Cut) setOutcome(id, outcome string) {
+	if c.ConfirmationOutcomes == nil {
+		c.ConfirmationOutcomes = map[string]string{}
+	}
+	c.ConfirmationOutcomes[id] = outcome
+}
+
+// RequestConfirmation records a request to start a no-mock stage, which waits for the
+// requester to confirm. It is refused for the same reasons starting the stage would be. A
+// newer request supersedes an older one.
+type RequestConfirmation struct {
+	ID           string
+	Stage        StageKind
+	By           string
+	Force        string
+	BuildVersion string
+}
+
+func (e RequestConfirmation) apply(c *Cut, now time.Time) (*AuditEntry, error) {
+	if !e.Stage.NeedsConfirmation() {
+		return nil, c.refuse("%s needs no confirmation", e.Stage.Title())
+	}
+	if e.ID == "" {
+		return nil, c.refuse("a confirmation needs an id")
+	}
+	if _, seen := c.ConfirmationOutcomes[e.ID]; seen {
+		return nil, c.conflict("confirmation %s was already used", e.ID)
+	}
+	force := strings.TrimSpace(e.Force)
+	_, unmet, err := c.startable(e.Stage, force)
+	if err != nil {
+		return nil, err
+	}
+	if e.Stage.IsBuild() && e.BuildVersion == "" {
+		return nil, c.refuse("%s needs a build version to build from", e.Stage.Title())
+	}
+	if c.Pending != nil {
+		c.setOutcome(c.Pending.ID, "superseded")
+	}
+	p := Confirmation{ID: e.ID, Stage: e.Stage, By: e.By, Force: force, BuildVersion: e.BuildVersion, At: now}
+	c.Pending = &p
+	c.Confirmations = append(c.Confirmations, p)
+	detail := "build version " + e.BuildVersion
+	if f := forcedDetail(force, unmet); f != "" {
+		detail += "; " + f
+	}
+	return &AuditEntry{Actor: e.By, Action: "stage.confirmation_requested", Stage: e.Stage, Detail: detail}, nil
+}
+
+// DeclineConfirmation withdraws a pending confirmation: nothing is submitted.
+type DeclineConfirmation struct {
+	ID string
+	By string
+}
+
+func (e DeclineConfirmation) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	if c.Pending == nil || c.Pending.ID != e.ID {
+		if outcome := c.ConfirmationOutcomes[e.ID]; outcome != "" {
+			return nil, c.conflict("that confirmation was already %s", outcome)
+		}
+		return nil, c.refuse("no confirmation %q is pending", e.ID)
+	}
+	stage := c.Pending.Stage
+	c.Pending = nil
+	c.setOutcome(e.ID, "declined")
+	return &AuditEntry{Actor: e.By, Action: "stage.confirmation_declined", Stage: stage}, nil
+}
+
+// StageWarned records a warning about an attempt that is taking too long (kind "queued" or
+// "running"), so it is given once.
+type StageWarned struct {
+	Stage   StageKind
+	Attempt int
+	Kind    string
+	Detail  string
+}
+
+func (e StageWarned) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	a, err := c.inFlightAttempt(e.Stage, e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(a.Warned, e.Kind) {
+		return nil, c.conflict("%s attempt %d was already warned about (%s)", e.Stage.Title(), e.Attempt, e.Kind)
+	}
+	a.Warned = append(a.Warned, e.Kind)
+	return &AuditEntry{Actor: a.StartedBy, Action: "stage.warned", Stage: e.Stage, Attempt: e.Attempt, Detail: e.Detail}, nil
 }
 
 // BuildSubmitted records that the outside system accepted an attempt and gave it an id.
@@ -147,6 +283,7 @@ type StageProgressed struct {
 	Stage   StageKind
 	Attempt int
 	Step    string
+	Queued  bool
 }
 
 func (e StageProgressed) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
@@ -157,7 +294,7 @@ func (e StageProgressed) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 	if a.Status != StatusRunning {
 		return nil, c.refuse("%s attempt %d has not been submitted yet", e.Stage.Title(), e.Attempt)
 	}
-	a.Step = e.Step
+	a.Step, a.Queued = e.Step, e.Queued
 	return nil, nil
 }
 
@@ -174,11 +311,14 @@ func (e StageSucceeded) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Status, a.FinishedAt, a.Step = StatusSucceeded, now, ""
-	if len(e.Outputs) > 0 {
-		a.Outputs = make(map[string]string, len(e.Outputs))
+	a.Status, a.FinishedAt, a.Step, a.Queued = StatusSucceeded, now, "", false
+	if len(e.Outputs) > 0 || a.BuildVersion != "" {
+		a.Outputs = make(map[string]string, len(e.Outputs)+1)
 		for k, v := range e.Outputs {
 			a.Outputs[k] = v
+		}
+		if a.Outputs[OutputBuildVersion] == "" && a.BuildVersion != "" && e.Stage.IsStage() {
+			a.Outputs[OutputBuildVersion] = a.BuildVersion
 		}
 	}
 	if c.Next() == nil {
@@ -203,7 +343,7 @@ func (e StageFailed) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Status, a.FinishedAt, a.Error = StatusFailed, now, e.Reason
+	a.Status, a.FinishedAt, a.Error, a.Queued = StatusFailed, now, e.Reason, false
 	return &AuditEntry{Action: "stage.failed", Stage: e.Stage, Attempt: e.Attempt, Detail: e.Reason}, nil
 }
 
@@ -219,7 +359,7 @@ func (e StageCancelled) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Status, a.FinishedAt = StatusCancelled, now
+	a.Status, a.FinishedAt, a.Queued = StatusCancelled, now, false
 	return &AuditEntry{Actor: e.By, Action: "stage.cancelled", Stage: e.Stage, Attempt: e.Attempt}, nil
 }
 
@@ -241,6 +381,10 @@ func (e Abort) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 		if s := &c.Stages[i]; s.Status().InFlight() {
 			return nil, c.conflict("%s is %s; cancel it before aborting the cut", s.Kind.Title(), s.Status())
 		}
+	}
+	if c.Pending != nil {
+		c.setOutcome(c.Pending.ID, "declined")
+		c.Pending = nil
 	}
 	c.Status, c.EndedAt, c.AbortReason = CutAborted, now, reason
 	return &AuditEntry{Actor: e.By, Action: "cut.aborted", Detail: reason}, nil

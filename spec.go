@@ -115,6 +115,31 @@ func (k StageKind) Title() string {
 // IsMock reports whether the stage is one of the non-destructive mock pair.
 func (k StageKind) IsMock() bool { return k == MockStage || k == MockRelease }
 
+// IsBuild reports whether the stage runs as a Cloud Build job (krel stage or krel release).
+func (k StageKind) IsBuild() bool {
+	return k == MockStage || k == MockRelease || k == NoMockStage || k == NoMockRelease
+}
+
+// IsStage reports whether the stage is a krel stage (which resolves a build version), as
+// opposed to a krel release (which consumes one).
+func (k StageKind) IsStage() bool { return k == MockStage || k == NoMockStage }
+
+// NeedsConfirmation reports whether starting the stage needs the requester to confirm: every
+// no-mock build creates real artifacts.
+func (k StageKind) NeedsConfirmation() bool { return k == NoMockStage || k == NoMockRelease }
+
+// StageOf is the stage whose build version a release consumes: the mock stage for the mock
+// release, the no-mock stage for the no-mock release.
+func (k StageKind) StageOf() StageKind {
+	switch k {
+	case MockRelease:
+		return MockStage
+	case NoMockRelease:
+		return NoMockStage
+	}
+	return ""
+}
+
 // Step is one stage of a plan with what it will do, in the words of the tools release
 // managers run by hand today.
 type Step struct {

@@ -25,6 +25,26 @@ type cutRecord struct {
 	AbortReason string                   `json:"abort_reason,omitempty"`
 	Messages    map[string]messageRecord `json:"messages,omitempty"`
 	Audit       []auditRecord            `json:"audit"`
+	Pending     *confirmationRecord      `json:"pending,omitempty"`
+	Confirms    []confirmationRecord     `json:"confirmations,omitempty"`
+	Outcomes    map[string]string        `json:"confirmation_outcomes,omitempty"`
+}
+
+type confirmationRecord struct {
+	ID           string    `json:"id"`
+	Stage        string    `json:"stage"`
+	By           string    `json:"by"`
+	Force        string    `json:"force,omitempty"`
+	BuildVersion string    `json:"build_version,omitempty"`
+	At           time.Time `json:"at"`
+}
+
+func fromConfirmation(c cutbot.Confirmation) confirmationRecord {
+	return confirmationRecord{ID: c.ID, Stage: string(c.Stage), By: c.By, Force: c.Force, BuildVersion: c.BuildVersion, At: c.At}
+}
+
+func (r confirmationRecord) toConfirmation() cutbot.Confirmation {
+	return cutbot.Confirmation{ID: r.ID, Stage: cutbot.StageKind(r.Stage), By: r.By, Force: r.Force, BuildVersion: r.BuildVersion, At: r.At}
 }
 
 type stageRecord struct {
@@ -43,7 +63,10 @@ type attemptRecord struct {
 	BuildID    string            `json:"build_id,omitempty"`
 	LogURL     string            `json:"log_url,omitempty"`
 	Step       string            `json:"step,omitempty"`
+	Queued     bool              `json:"queued,omitempty"`
+	Warned     []string          `json:"warned,omitempty"`
 	Error      string            `json:"error,omitempty"`
+	BuildVer   string            `json:"build_version,omitempty"`
 	Outputs    map[string]string `json:"outputs,omitempty"`
 }
 
@@ -74,7 +97,8 @@ func fromCut(c *cutbot.Cut) cutRecord {
 		for _, a := range s.Attempts {
 			sr.Attempts = append(sr.Attempts, attemptRecord{
 				N: a.N, Status: string(a.Status), StartedBy: a.StartedBy, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
-				Force: a.Force, BuildID: a.BuildID, LogURL: a.LogURL, Step: a.Step, Error: a.Error, Outputs: a.Outputs,
+				Force: a.Force, BuildID: a.BuildID, LogURL: a.LogURL, Step: a.Step, Queued: a.Queued, Warned: a.Warned,
+				Error: a.Error, BuildVer: a.BuildVersion, Outputs: a.Outputs,
 			})
 		}
 		r.Stages = append(r.Stages, sr)
@@ -85,6 +109,14 @@ func fromCut(c *cutbot.Cut) cutRecord {
 			r.Messages[k] = messageRecord{Channel: m.Channel, TS: m.TS, Permalink: m.Permalink}
 		}
 	}
+	if c.Pending != nil {
+		p := fromConfirmation(*c.Pending)
+		r.Pending = &p
+	}
+	for _, cf := range c.Confirmations {
+		r.Confirms = append(r.Confirms, fromConfirmation(cf))
+	}
+	r.Outcomes = c.ConfirmationOutcomes
 	for _, e := range c.Audit {
 		r.Audit = append(r.Audit, auditRecord{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Stage: string(e.Stage), Attempt: e.Attempt, Detail: e.Detail})
 	}
@@ -112,11 +144,20 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 		for _, a := range sr.Attempts {
 			s.Attempts = append(s.Attempts, cutbot.Attempt{
 				N: a.N, Status: cutbot.StageStatus(a.Status), StartedBy: a.StartedBy, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
-				Force: a.Force, BuildID: a.BuildID, LogURL: a.LogURL, Step: a.Step, Error: a.Error, Outputs: a.Outputs,
+				Force: a.Force, BuildID: a.BuildID, LogURL: a.LogURL, Step: a.Step, Queued: a.Queued, Warned: a.Warned,
+				Error: a.Error, BuildVersion: a.BuildVer, Outputs: a.Outputs,
 			})
 		}
 		c.Stages = append(c.Stages, s)
 	}
+	if r.Pending != nil {
+		p := r.Pending.toConfirmation()
+		c.Pending = &p
+	}
+	for _, cf := range r.Confirms {
+		c.Confirmations = append(c.Confirmations, cf.toConfirmation())
+	}
+	c.ConfirmationOutcomes = r.Outcomes
 	for k, m := range r.Messages {
 		c.Messages[k] = cutbot.MessageRef{Channel: m.Channel, TS: m.TS, Permalink: m.Permalink}
 	}

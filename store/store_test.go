@@ -53,14 +53,17 @@ func busyCut(t *testing.T, s *Store) *cutbot.Cut {
 	events := []cutbot.Event{
 		cutbot.MessageIntent{Key: cutbot.MessageThread, Channel: "C0RELMGMT"},
 		cutbot.MessagePosted{Key: cutbot.MessageThread, Ref: cutbot.MessageRef{Channel: "C0RELMGMT", TS: "1731229200.000100", Permalink: "https://example.slack.com/archives/C0RELMGMT/p1731229200000100"}},
-		cutbot.StartStage{Stage: cutbot.MockStage, By: "U0RM1"},
+		cutbot.StartStage{Stage: cutbot.MockStage, By: "U0RM1", BuildVersion: "v1.31.3-rc.0.12+8f0c0a4d"},
 		cutbot.BuildSubmitted{Stage: cutbot.MockStage, Attempt: 1, BuildID: "b-1", LogURL: "https://log/b-1"},
 		cutbot.StageFailed{Stage: cutbot.MockStage, Attempt: 1, Reason: "Step #4: osc checkout failed"},
-		cutbot.StartStage{Stage: cutbot.MockStage, By: "U0RM2"},
+		cutbot.StartStage{Stage: cutbot.MockStage, By: "U0RM2", BuildVersion: "v1.31.3-rc.0.12+8f0c0a4d"},
 		cutbot.BuildSubmitted{Stage: cutbot.MockStage, Attempt: 2, BuildID: "b-2", LogURL: "https://log/b-2"},
 		cutbot.StageProgressed{Stage: cutbot.MockStage, Attempt: 2, Step: "compiling"},
-		cutbot.StageSucceeded{Stage: cutbot.MockStage, Attempt: 2, Outputs: map[string]string{cutbot.OutputBuildVersion: "v1.31.3-rc.0.12+8f0c0a4d"}},
-		cutbot.StartStage{Stage: cutbot.NoMockStage, By: "U0RM1", Force: "mock release ran by hand"},
+		cutbot.StageWarned{Stage: cutbot.MockStage, Attempt: 2, Kind: "running", Detail: "running 3h"},
+		cutbot.StageSucceeded{Stage: cutbot.MockStage, Attempt: 2},
+		cutbot.RequestConfirmation{ID: "c-1", Stage: cutbot.NoMockStage, By: "U0RM2", BuildVersion: "v1.31.3-rc.0.13+9e1d1b5e", Force: "mock release ran by hand"},
+		cutbot.DeclineConfirmation{ID: "c-1", By: "U0RM1"},
+		cutbot.RequestConfirmation{ID: "c-2", Stage: cutbot.NoMockStage, By: "U0RM1", BuildVersion: "v1.31.3-rc.0.13+9e1d1b5e", Force: "mock release ran by hand"},
 	}
 	got, err := s.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
 		for i, e := range events {
@@ -165,10 +168,10 @@ func TestUpdateCutErrorStoresNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := s.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
-		if err := c.Apply(cutbot.StartStage{Stage: cutbot.MockStage, By: "U1"}, t0); err != nil {
+		if err := c.Apply(cutbot.StartStage{Stage: cutbot.MockStage, By: "U1", BuildVersion: "v1"}, t0); err != nil {
 			return err
 		}
-		return c.Apply(cutbot.StartStage{Stage: cutbot.MockStage, By: "U1"}, t0) // refused
+		return c.Apply(cutbot.StartStage{Stage: cutbot.MockStage, By: "U1", BuildVersion: "v1"}, t0) // refused
 	})
 	if cutbot.ErrorCode(err) != cutbot.ECONFLICT {
 		t.Fatalf("err = %v", err)
