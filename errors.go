@@ -12,6 +12,7 @@ const (
 	ENOTFOUND     = "not_found"    // the thing asked about does not exist
 	EUNAUTHORIZED = "unauthorized" // the user may not do this
 	ECONFLICT     = "conflict"     // the request clashes with existing state
+	EUNAVAILABLE  = "unavailable"  // an outside system is down or busy; worth retrying
 	EINTERNAL     = "internal"     // anything else
 )
 

@@ -54,6 +54,51 @@ type Messenger interface {
 // AuditMessageKey is the message key of a thread note about audit entry seq.
 func AuditMessageKey(seq int) string { return "audit:" + strconv.Itoa(seq) }
 
+// BuildRef names a Cloud Build job.
+type BuildRef struct {
+	ID     string
+	LogURL string
+}
+
+// BuildState is where a job stands, simplified from Cloud Build's statuses.
+type BuildState string
+
+// The states of a job.
+const (
+	BuildQueued    BuildState = "queued"
+	BuildWorking   BuildState = "working"
+	BuildSucceeded BuildState = "succeeded"
+	BuildFailed    BuildState = "failed" // also timed out, expired, internal error
+	BuildCancelled BuildState = "cancelled"
+)
+
+// BuildStatus is a job as last seen.
+type BuildStatus struct {
+	Ref        BuildRef
+	State      BuildState
+	Step       string // the step running now, e.g. "compiling"
+	FailedStep string // the step that failed
+	Detail     string // Cloud Build's status detail, if any
+	StartTime  time.Time
+	FinishTime time.Time
+}
+
+// Builder runs stage and release jobs (Cloud Build). Errors are coded: EUNAVAILABLE for
+// what is worth retrying, EUNAUTHORIZED for missing permissions (with what to fix).
+type Builder interface {
+	Submit(ctx context.Context, req BuildRequest) (BuildRef, error)
+	Status(ctx context.Context, id string) (BuildStatus, error)
+	Cancel(ctx context.Context, id string) error
+	// FindByTag returns the job carrying cutbot's tag for an attempt, if there is one.
+	FindByTag(ctx context.Context, tag string) (BuildRef, bool, error)
+}
+
+// VersionSource resolves the build version a stage builds from, as krel does: the latest CI
+// build of the branch.
+type VersionSource interface {
+	CIVersion(ctx context.Context, branch string) (string, error)
+}
+
 // Directory answers who may do what.
 type Directory interface {
 	// IsReleaseManager reports whether the user may run commands that change anything.
