@@ -126,6 +126,7 @@ type Confirmation struct {
 	By           string
 	Force        string
 	BuildVersion string
+	Target       string // where it will run, e.g. "k8s-release (us-central1)"
 	At           time.Time
 }
 

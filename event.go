@@ -179,6 +179,7 @@ type RequestConfirmation struct {
 	By           string
 	Force        string
 	BuildVersion string
+	Target       string
 }
 
 func (e RequestConfirmation) apply(c *Cut, now time.Time) (*AuditEntry, error) {
@@ -202,7 +203,7 @@ func (e RequestConfirmation) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 	if c.Pending != nil {
 		c.setOutcome(c.Pending.ID, "superseded")
 	}
-	p := Confirmation{ID: e.ID, Stage: e.Stage, By: e.By, Force: force, BuildVersion: e.BuildVersion, At: now}
+	p := Confirmation{ID: e.ID, Stage: e.Stage, By: e.By, Force: force, BuildVersion: e.BuildVersion, Target: e.Target, At: now}
 	c.Pending = &p
 	c.Confirmations = append(c.Confirmations, p)
 	detail := "build version " + e.BuildVersion

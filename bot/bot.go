@@ -51,6 +51,24 @@ type Config struct {
 	// OnHandled, if set, is called when the bot is done with an envelope: its reply sent or
 	// the envelope ignored as a redelivery. Tests and the sandbox wait on it.
 	OnHandled func(envelopeID string)
+
+	// Builds. With Builder nil, the commands that run stages say builds are not configured.
+	Builder     cutbot.Builder
+	Versions    cutbot.VersionSource
+	Krel        cutbot.KrelOptions
+	BuildTarget string        // shown in confirmations, e.g. "k8s-release (us-central1)"
+	WarnQueued  time.Duration // warn in the thread when a build is queued longer
+	WarnRunning time.Duration // warn in the thread when a build runs longer
+	// PollInterval is how often running builds are read (default 20s). PollTicks, if set,
+	// replaces the timer: each value sent is one poll (tests drive polls this way).
+	PollInterval time.Duration
+	PollTicks    <-chan time.Time
+	// OnPolled, if set, is called after each poll, once its Slack edits are sent.
+	OnPolled func()
+	// Sleep waits out Slack rate limits; tests replace it. Default: a timer.
+	Sleep func(context.Context, time.Duration) error
+	// NewID makes confirmation ids (tests make them predictable).
+	NewID func() string
 }
 
 // Bot is cutbot's Slack side.
@@ -62,6 +80,8 @@ type Bot struct {
 	log      *slog.Logger
 	lanes    lanes
 	inflight sync.WaitGroup
+	poster   *poster
+	msg      *messenger
 }
 
 // New returns a bot for cfg using st.
@@ -93,19 +113,32 @@ func New(cfg Config, st Store) (*Bot, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 30 * time.Second
 	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 20 * time.Second
+	}
 	api := slack.New(cfg.BotToken,
 		slack.OptionAppLevelToken(cfg.AppToken),
 		slack.OptionAPIURL(cfg.APIURL),
 		slack.OptionHTTPClient(cfg.HTTPClient),
 	)
 	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log}
+	b.poster = newPoster(api, cfg.Log, cfg.Sleep)
+	b.msg = &messenger{api: api, poster: b.poster, log: cfg.Log, clock: cfg.Clock, builds: cfg.Builder != nil}
 	b.handlers = handlers.New(handlers.Deps{
 		Store:     st,
-		Messenger: &messenger{api: api, log: cfg.Log},
+		Messenger: b.msg,
 		Directory: &directory{api: api, group: cfg.ManagersGroup, managers: cfg.Managers, log: cfg.Log},
 		Clock:     cfg.Clock,
 		Channel:   cfg.Channel,
 		Log:       cfg.Log,
+
+		Builder:     cfg.Builder,
+		Versions:    cfg.Versions,
+		Krel:        cfg.Krel,
+		BuildTarget: cfg.BuildTarget,
+		WarnQueued:  cfg.WarnQueued,
+		WarnRunning: cfg.WarnRunning,
+		NewID:       cfg.NewID,
 	})
 	return b, nil
 }
@@ -130,6 +163,13 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() { runErr <- sm.RunContext(runCtx) }()
+	if b.cfg.Builder != nil {
+		b.inflight.Add(1)
+		go func() {
+			defer b.inflight.Done()
+			b.pollLoop(runCtx)
+		}()
+	}
 
 	for {
 		select {
@@ -149,6 +189,43 @@ func (b *Bot) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// pollLoop follows builds: once at start (resuming what a previous run left running), then
+// every PollInterval.
+func (b *Bot) pollLoop(ctx context.Context) {
+	ticks := b.cfg.PollTicks
+	if ticks == nil {
+		t := time.NewTicker(b.cfg.PollInterval)
+		defer t.Stop()
+		ticks = t.C
+	}
+	for {
+		b.pollOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticks:
+		}
+	}
+}
+
+func (b *Bot) pollOnce(ctx context.Context) {
+	if err := b.handlers.Poll(ctx); err != nil && ctx.Err() == nil {
+		b.log.Warn("poll", "err", err)
+	}
+	flush, cancel := context.WithTimeout(ctx, b.cfg.HandleTimeout)
+	b.poster.flush(flush)
+	cancel()
+	if b.cfg.OnPolled != nil && ctx.Err() == nil {
+		b.cfg.OnPolled()
+	}
+}
+
+// Poster returns counts of what the bot wrote to Slack.
+func (b *Bot) PosterStats() (edits, skipped, coalesced, rateLimited, posts int) {
+	s := b.poster.statsNow()
+	return s.Edits, s.Skipped, s.Coalesced, s.RateLimited, s.Posts
 }
 
 func (b *Bot) shutdown() error {
@@ -193,7 +270,22 @@ func (b *Bot) dispatch(ctx context.Context, sm *socketmode.Client, evt socketmod
 			defer b.inflight.Done()
 			b.handleCommand(ctx, evt.Request.EnvelopeID, evt.Request.RetryAttempt, cmd)
 		}()
-	case socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
+	case socketmode.EventTypeInteractive:
+		if evt.Request == nil {
+			return nil
+		}
+		sm.Ack(*evt.Request)
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok || cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
+			b.done(evt.Request.EnvelopeID)
+			return nil
+		}
+		b.inflight.Add(1)
+		go func() {
+			defer b.inflight.Done()
+			b.handleAction(ctx, evt.Request.EnvelopeID, cb)
+		}()
+	case socketmode.EventTypeEventsAPI:
 		if evt.Request != nil {
 			sm.Ack(*evt.Request)
 			b.done(evt.Request.EnvelopeID)
@@ -248,7 +340,37 @@ func (b *Bot) handleCommand(ctx context.Context, envelopeID string, retry int, c
 			}
 		}()
 		log.Debug("running command", "text", cmd.Text)
-		b.respond(ctx, log, cmd, b.handlers.Execute(ctx, req, inv))
+		reply := b.handlers.Execute(ctx, req, inv)
+		b.poster.flush(ctx) // the thread is up to date before the reply says so
+		b.respond(ctx, log, cmd, reply)
+	})
+}
+
+// handleAction runs a button press and replies privately to whoever pressed it.
+func (b *Bot) handleAction(ctx context.Context, envelopeID string, cb slack.InteractionCallback) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandleTimeout)
+	log := b.log.With("envelope", envelopeID, "user", cb.User.ID)
+	finished := func() { cancel(); b.done(envelopeID) }
+	if first, err := b.store.MarkEnvelope(ctx, envelopeID); err != nil {
+		log.Error("record envelope", "err", err)
+	} else if !first {
+		log.Info("ignored a redelivered envelope already handled")
+		finished()
+		return
+	}
+	act := cb.ActionCallback.BlockActions[0]
+	req := handlers.ActionRequest{UserID: cb.User.ID, ActionID: act.ActionID, Value: act.Value}
+	b.lanes.run(handlers.ActionKey(act.Value), func() {
+		defer finished()
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("action panicked", "panic", p, "stack", string(debug.Stack()))
+			}
+		}()
+		reply := b.handlers.HandleAction(ctx, req)
+		b.poster.flush(ctx)
+		cmd := slack.SlashCommand{UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
+		b.respond(ctx, log, cmd, reply)
 	})
 }
 

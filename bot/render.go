@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -88,17 +89,55 @@ func specLine(c *cutbot.Cut) string {
 	return s
 }
 
-// ThreadParent renders the parent message of a cut's thread. It shows where the cut stands.
-func ThreadParent(c *cutbot.Cut) (string, []slack.Block) {
+// view renders cuts as of a moment, knowing whether builds can be started from Slack.
+type view struct {
+	Now    time.Time
+	Builds bool // builds are configured: show the buttons that start them
+}
+
+// ThreadParent renders the parent message of a cut's thread. It shows where the cut stands
+// and, when the next stage can start, a button that starts it.
+func (v view) ThreadParent(c *cutbot.Cut) (string, []slack.Block) {
 	title := threadTitle(c)
 	standing := fmt.Sprintf("%s %s", statusEmoji(c), capitalize(c.Standing()))
 	if c.Status == cutbot.CutAborted {
 		standing = fmt.Sprintf(":no_entry: Aborted by %s: %s", user(lastActor(c, "cut.aborted")), escape(c.AbortReason))
 	}
-	return title, []slack.Block{
+	if c.Pending != nil {
+		standing += fmt.Sprintf(" · waiting for %s to confirm %s", user(c.Pending.By), c.Pending.Stage.Title())
+	}
+	blocks := []slack.Block{
 		section(title),
 		contextBlock(specLine(c), "opened by "+user(c.OpenedBy), standing),
 	}
+	if b := v.nextButton(c); b != nil {
+		blocks = append(blocks, slack.NewActionBlock("next", b))
+	}
+	return title, blocks
+}
+
+// nextButton is the button that starts the cut's next stage, when one can start now.
+func (v view) nextButton(c *cutbot.Cut) *slack.ButtonBlockElement {
+	if !v.Builds || c.Status != cutbot.CutActive || c.Pending != nil {
+		return nil
+	}
+	next := c.Next()
+	if next == nil || !next.Kind.IsBuild() {
+		return nil
+	}
+	label, action := "Start "+next.Kind.Title(), handlers.ActionNext
+	switch next.Status() {
+	case cutbot.StatusPending:
+	case cutbot.StatusFailed, cutbot.StatusCancelled:
+		label, action = "Retry "+next.Kind.Title(), handlers.ActionRetry
+	default:
+		return nil
+	}
+	b := slack.NewButtonBlockElement(action, handlers.ActionValue(c, string(next.Kind)), slack.NewTextBlockObject(slack.PlainTextType, label, false, false))
+	if next.Kind.IsMock() {
+		b.Style = slack.StylePrimary
+	}
+	return b
 }
 
 func lastActor(c *cutbot.Cut, action string) string {
@@ -146,7 +185,7 @@ func stageLine(c *cutbot.Cut, s *cutbot.Stage) string {
 
 // Plan renders the first reply of a cut's thread: every stage in order with its standing and
 // the manual command it replaces.
-func Plan(c *cutbot.Cut) (string, []slack.Block) {
+func (v view) Plan(c *cutbot.Cut) (string, []slack.Block) {
 	head := fmt.Sprintf("Plan for %s: %s", c.Version(), specLine(c))
 	blocks := []slack.Block{section("*" + head + "*")}
 	var text []string
@@ -166,8 +205,8 @@ func Plan(c *cutbot.Cut) (string, []slack.Block) {
 	return head + "\n" + strings.Join(text, "\n"), blocks
 }
 
-// AuditNote renders a thread reply about one audit entry (an abort, for now).
-func AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
+// AuditNote renders a thread reply about one audit entry: an abort, a warning.
+func (v view) AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 	var e *cutbot.AuditEntry
 	for i := range c.Audit {
 		if c.Audit[i].Seq == seq {
@@ -182,6 +221,8 @@ func AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 	switch e.Action {
 	case "cut.aborted":
 		text = fmt.Sprintf(":no_entry: %s aborted the cut of %s: %s", user(e.Actor), c.Version(), escape(e.Detail))
+	case "stage.warned":
+		text = fmt.Sprintf(":warning: %s (attempt %d) %s. Started by %s.", e.Stage.Title(), e.Attempt, escape(e.Detail), user(e.Actor))
 	default:
 		text = fmt.Sprintf("%s: %s %s", user(e.Actor), e.Action, escape(e.Detail))
 	}
@@ -189,23 +230,156 @@ func AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 }
 
 // CutMessage renders the message key of a cut.
-func CutMessage(c *cutbot.Cut, key string) (string, []slack.Block, error) {
+func (v view) CutMessage(c *cutbot.Cut, key string) (string, []slack.Block, error) {
 	switch {
 	case key == cutbot.MessageThread:
-		t, b := ThreadParent(c)
+		t, b := v.ThreadParent(c)
 		return t, b, nil
 	case key == cutbot.MessagePlan:
-		t, b := Plan(c)
+		t, b := v.Plan(c)
 		return t, b, nil
 	case strings.HasPrefix(key, "audit:"):
 		seq, err := strconv.Atoi(strings.TrimPrefix(key, "audit:"))
 		if err != nil {
 			return "", nil, fmt.Errorf("bad message key %q", key)
 		}
-		t, b := AuditNote(c, seq)
+		t, b := v.AuditNote(c, seq)
+		return t, b, nil
+	case strings.HasPrefix(key, "stage:"):
+		parts := strings.Split(key, ":")
+		n, err := strconv.Atoi(parts[len(parts)-1])
+		if len(parts) != 3 || err != nil {
+			return "", nil, fmt.Errorf("bad message key %q", key)
+		}
+		t, b := v.StageLine(c, cutbot.StageKind(parts[1]), n)
+		return t, b, nil
+	case strings.HasPrefix(key, "confirm:"):
+		t, b := v.Confirmation(c, strings.TrimPrefix(key, "confirm:"))
 		return t, b, nil
 	}
 	return "", nil, fmt.Errorf("unknown message key %q", key)
+}
+
+// StageLine renders the handbook's thread line of one stage attempt, e.g.
+//
+//	:hourglass_flowing_sand: Mock Stage (logs)
+//	-> :white_check_mark: (1h 52m)
+//
+// A failed or cancelled latest attempt gets a Retry button; older attempts keep their line
+// and link.
+func (v view) StageLine(c *cutbot.Cut, k cutbot.StageKind, n int) (string, []slack.Block) {
+	s := c.Stage(k)
+	if s == nil || n < 1 || n > len(s.Attempts) {
+		text := fmt.Sprintf("(attempt %d of %s is missing)", n, k)
+		return text, []slack.Block{section(text)}
+	}
+	a := &s.Attempts[n-1]
+	head := fmt.Sprintf(":hourglass_flowing_sand: %s", k.Title())
+	if a.LogURL != "" {
+		head += " (" + link(a.LogURL, "logs") + ")"
+	}
+	var second string
+	switch a.Status {
+	case cutbot.StatusSubmitting:
+		second = "Submitting to Cloud Build…"
+	case cutbot.StatusRunning:
+		step := a.Step
+		if step == "" {
+			step = "starting"
+		}
+		second = "Current status: " + escape(step)
+	case cutbot.StatusSucceeded:
+		second = fmt.Sprintf("-> :white_check_mark: (%s)", humanDuration(a.Duration(v.Now)))
+	case cutbot.StatusFailed:
+		second = fmt.Sprintf("-> :x: %s (after %s)", escape(a.Error), humanDuration(a.Duration(v.Now)))
+	case cutbot.StatusCancelled:
+		who := "in Cloud Build"
+		for _, e := range c.Audit {
+			if e.Action == "stage.cancelled" && e.Stage == k && e.Attempt == n && e.Actor != "" {
+				who = "by " + user(e.Actor)
+			}
+		}
+		second = fmt.Sprintf("-> :no_entry_sign: cancelled %s (after %s)", who, humanDuration(a.Duration(v.Now)))
+	}
+	text := head + "\n" + second
+	meta := []string{fmt.Sprintf("attempt %d", n), "started by " + user(a.StartedBy)}
+	if a.BuildVersion != "" {
+		meta = append(meta, "build version `"+escape(a.BuildVersion)+"`")
+	}
+	if a.Force != "" {
+		meta = append(meta, fmt.Sprintf(":warning: forced by %s: %s", user(a.StartedBy), escape(a.Force)))
+	}
+	blocks := []slack.Block{section(text), contextBlock(strings.Join(meta, " · "))}
+	latest := n == len(s.Attempts)
+	if latest && v.Builds && c.Status == cutbot.CutActive && (a.Status == cutbot.StatusFailed || a.Status == cutbot.StatusCancelled) {
+		b := slack.NewButtonBlockElement(handlers.ActionRetry, handlers.ActionValue(c, string(k)), slack.NewTextBlockObject(slack.PlainTextType, "Retry "+k.Title(), false, false))
+		blocks = append(blocks, slack.NewActionBlock("retry", b))
+	}
+	return text, blocks
+}
+
+// Confirmation renders a request to run a no-mock stage: what will run, and the buttons. Only
+// the requester's Confirm counts.
+func (v view) Confirmation(c *cutbot.Cut, id string) (string, []slack.Block) {
+	var cf *cutbot.Confirmation
+	for i := range c.Confirmations {
+		if c.Confirmations[i].ID == id {
+			cf = &c.Confirmations[i]
+		}
+	}
+	if cf == nil {
+		text := fmt.Sprintf("(confirmation %s of %s is missing)", id, c.Version())
+		return text, []slack.Block{section(text)}
+	}
+	var does string
+	for _, st := range c.Spec.Plan() {
+		if st.Kind == cf.Stage {
+			does = strings.Replace(st.Does, "<from no-mock stage>", cf.BuildVersion, 1)
+		}
+	}
+	summary := fmt.Sprintf("%s asked for `%s`\n*Branch* `%s` · *Type* %s · *Build version* `%s`", user(cf.By), escape(does), c.Spec.Branch, c.Spec.Type, escape(cf.BuildVersion))
+	if cf.Target != "" {
+		summary += " · *Project* " + escape(cf.Target)
+	}
+	if cf.Force != "" {
+		summary += "\n:warning: Forced: " + escape(cf.Force)
+	}
+	var head string
+	pending := c.Pending != nil && c.Pending.ID == id
+	switch outcome := c.ConfirmationOutcomes[id]; {
+	case pending:
+		head = fmt.Sprintf(":warning: *Confirm %s of %s*: it creates real artifacts.", cf.Stage.Title(), c.Version())
+	case outcome == "confirmed":
+		head = fmt.Sprintf(":white_check_mark: %s of %s confirmed by %s.", cf.Stage.Title(), c.Version(), user(cf.By))
+	case outcome == "declined":
+		head = fmt.Sprintf(":heavy_minus_sign: %s of %s was not confirmed; nothing was submitted.", cf.Stage.Title(), c.Version())
+	case outcome == "superseded":
+		head = fmt.Sprintf(":heavy_minus_sign: This request for %s was replaced by a newer one.", cf.Stage.Title())
+	default:
+		head = fmt.Sprintf("%s of %s: request closed.", cf.Stage.Title(), c.Version())
+	}
+	blocks := []slack.Block{section(head), section(summary)}
+	if pending {
+		confirm := slack.NewButtonBlockElement(handlers.ActionConfirm, handlers.ActionValue(c, id), slack.NewTextBlockObject(slack.PlainTextType, "Confirm "+cf.Stage.Title(), false, false))
+		confirm.Style = slack.StylePrimary
+		decline := slack.NewButtonBlockElement(handlers.ActionDecline, handlers.ActionValue(c, id), slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false))
+		decline.Style = slack.StyleDanger
+		blocks = append(blocks, slack.NewActionBlock("confirm", confirm, decline),
+			contextBlock(fmt.Sprintf("Only %s can confirm. Any release manager can cancel.", user(cf.By))))
+	}
+	return head + "\n" + summary, blocks
+}
+
+// humanDuration reads "1h 52m", "12m 3s", "40s".
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
 // Reply renders what the user who ran a command sees.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,31 +87,81 @@ func apply(t *testing.T, c *cutbot.Cut, events ...cutbot.Event) *cutbot.Cut {
 func TestRenderCutMessages(t *testing.T) {
 	fresh := fixtureCut(t, "v1.31.3", false)
 	running := apply(t, fixtureCut(t, "v1.32.0-rc.0", false),
-		cutbot.StartStage{Stage: cutbot.MockStage, By: alice},
+		cutbot.StartStage{Stage: cutbot.MockStage, By: alice, BuildVersion: "v1.32.0-beta.2.41+77de3a4"},
 		cutbot.BuildSubmitted{Stage: cutbot.MockStage, Attempt: 1, BuildID: "8c9f5d0e", LogURL: "https://console.cloud.google.com/cloud-build/builds;region=us-central1/8c9f5d0e?project=k8s-release"},
 		cutbot.StageFailed{Stage: cutbot.MockStage, Attempt: 1, Reason: "Step #4: osc checkout failed"},
-		cutbot.StartStage{Stage: cutbot.MockStage, By: bob},
+		cutbot.StartStage{Stage: cutbot.MockStage, By: bob, BuildVersion: "v1.32.0-beta.2.41+77de3a4"},
 		cutbot.BuildSubmitted{Stage: cutbot.MockStage, Attempt: 2, BuildID: "9d0a6e1f", LogURL: "https://console.cloud.google.com/cloud-build/builds;region=us-central1/9d0a6e1f?project=k8s-release"},
 		cutbot.StageProgressed{Stage: cutbot.MockStage, Attempt: 2, Step: "compiling"},
 	)
 	aborted := apply(t, fixtureCut(t, "v1.30.7", true), cutbot.Abort{By: bob, Reason: "kube-proxy regression <see #128000>"})
 
+	v := view{Now: t0.Add(2 * time.Hour), Builds: true}
 	for name, c := range map[string]*cutbot.Cut{"fresh-patch": fresh, "running-rc0": running, "aborted-no-mock": aborted} {
 		t.Run(name, func(t *testing.T) {
-			text, blocks := ThreadParent(c)
+			text, blocks := v.ThreadParent(c)
 			golden(t, "thread-"+name, text, blocks)
-			text, blocks = Plan(c)
+			text, blocks = v.Plan(c)
 			golden(t, "plan-"+name, text, blocks)
 		})
 	}
-	text, blocks := AuditNote(aborted, len(aborted.Audit))
+	text, blocks := v.AuditNote(aborted, len(aborted.Audit))
 	golden(t, "note-abort", text, blocks)
 	if want := ":no_entry: <@U0BOB> aborted the cut of v1.30.7: kube-proxy regression &lt;see #128000&gt;"; text != want {
 		t.Errorf("abort note text = %q, want %q (user text escaped)", text, want)
 	}
-	if text, _ := ThreadParent(fresh); text != ":thread: Release Cut v1.31.3 (GH Issue: not linked yet)" {
+	if text, _ := v.ThreadParent(fresh); text != ":thread: Release Cut v1.31.3 (GH Issue: not linked yet)" {
 		t.Errorf("thread text = %q", text)
 	}
+}
+
+const bv = "v1.31.3-rc.0.12+8f0c0a4d"
+
+func TestRenderStageLines(t *testing.T) {
+	v := view{Now: t0.Add(3 * time.Hour), Builds: true}
+	c := apply(t, fixtureCut(t, "v1.31.3", false),
+		cutbot.StartStage{Stage: cutbot.MockStage, By: alice, BuildVersion: bv},
+		cutbot.BuildSubmitted{Stage: cutbot.MockStage, Attempt: 1, BuildID: "b1", LogURL: "https://console.cloud.google.com/cloud-build/builds;region=us-central1/b1?project=k8s-release"},
+		cutbot.StageProgressed{Stage: cutbot.MockStage, Attempt: 1, Step: "compiling"},
+	)
+	text, blocks := v.StageLine(c, cutbot.MockStage, 1)
+	golden(t, "stage-running", text, blocks)
+	if want := ":hourglass_flowing_sand: Mock Stage (<https://console.cloud.google.com/cloud-build/builds;region=us-central1/b1?project=k8s-release|logs>)\nCurrent status: compiling"; text != want {
+		t.Errorf("running line = %q", text)
+	}
+	apply(t, c, cutbot.StageFailed{Stage: cutbot.MockStage, Attempt: 1, Reason: `failed at staging: Build step 2 "staging" failed`})
+	text, blocks = v.StageLine(c, cutbot.MockStage, 1)
+	golden(t, "stage-failed", text, blocks)
+	apply(t, c, cutbot.StartStage{Stage: cutbot.MockStage, By: bob, BuildVersion: bv},
+		cutbot.BuildSubmitted{Stage: cutbot.MockStage, Attempt: 2, BuildID: "b2", LogURL: "https://log/b2"},
+		cutbot.StageSucceeded{Stage: cutbot.MockStage, Attempt: 2})
+	text, blocks = v.StageLine(c, cutbot.MockStage, 2)
+	golden(t, "stage-succeeded", text, blocks)
+	if want := "-> :white_check_mark: (2m 0s)"; !strings.HasSuffix(text, want) {
+		t.Errorf("succeeded line = %q, want it to end %q", text, want)
+	}
+	// The failed first attempt keeps its line and link, without a Retry button now.
+	_, blocks = v.StageLine(c, cutbot.MockStage, 1)
+	if len(blocks) != 2 {
+		t.Errorf("old attempt still has %d blocks (a Retry button?)", len(blocks))
+	}
+	apply(t, c, cutbot.StartStage{Stage: cutbot.MockRelease, By: alice, BuildVersion: bv, Force: "checked by hand"})
+	text, blocks = v.StageLine(c, cutbot.MockRelease, 1)
+	golden(t, "stage-submitting-forced", text, blocks)
+
+	// The confirmation of the no-mock stage, pending and then confirmed.
+	apply(t, c, cutbot.BuildSubmitted{Stage: cutbot.MockRelease, Attempt: 1, BuildID: "b3"}, cutbot.StageSucceeded{Stage: cutbot.MockRelease, Attempt: 1},
+		cutbot.RequestConfirmation{ID: "c0ffee", Stage: cutbot.NoMockStage, By: alice, BuildVersion: bv, Target: "k8s-release (us-central1)"})
+	text, blocks = v.Confirmation(c, "c0ffee")
+	golden(t, "confirm-pending", text, blocks)
+	text, blocks = v.ThreadParent(c)
+	golden(t, "thread-waiting-for-confirmation", text, blocks)
+	apply(t, c, cutbot.StartStage{Stage: cutbot.NoMockStage, By: alice, Confirmation: "c0ffee"})
+	text, blocks = v.Confirmation(c, "c0ffee")
+	golden(t, "confirm-confirmed", text, blocks)
+	apply(t, c, cutbot.StageWarned{Stage: cutbot.NoMockStage, Attempt: 1, Kind: "queued", Detail: "has been queued for 25m0s"})
+	text, blocks = v.AuditNote(c, len(c.Audit))
+	golden(t, "note-warning", text, blocks)
 }
 
 func TestRenderReplies(t *testing.T) {

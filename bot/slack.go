@@ -20,20 +20,23 @@ const metadataType = "cutbot_message"
 
 // messenger shows cuts in Slack. It implements cutbot.Messenger.
 type messenger struct {
-	api *slack.Client
-	log *slog.Logger
+	api    *slack.Client
+	poster *poster
+	log    *slog.Logger
+	clock  cutbot.Clock
+	builds bool
 }
+
+func (m *messenger) view() view { return view{Now: m.clock.Now(), Builds: m.builds} }
 
 var _ cutbot.Messenger = (*messenger)(nil)
 
 func (m *messenger) Post(ctx context.Context, c *cutbot.Cut, key string) (cutbot.MessageRef, error) {
-	text, blocks, err := CutMessage(c, key)
+	text, blocks, err := m.view().CutMessage(c, key)
 	if err != nil {
 		return cutbot.MessageRef{}, err
 	}
 	opts := []slack.MsgOption{
-		slack.MsgOptionText(text, false),
-		slack.MsgOptionBlocks(blocks...),
 		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: metadataType, EventPayload: map[string]any{
 			"cut_id": c.ID, "key": key, "version": c.Version().String(),
 		}}),
@@ -46,7 +49,7 @@ func (m *messenger) Post(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 		}
 		opts = append(opts, slack.MsgOptionTS(parent.TS))
 	}
-	channel, ts, err := m.api.PostMessageContext(ctx, c.Channel, opts...)
+	channel, ts, err := m.poster.post(ctx, c.Channel, newContent(text, blocks), opts...)
 	if err != nil {
 		return cutbot.MessageRef{}, fmt.Errorf("chat.postMessage: %w", err)
 	}
@@ -70,13 +73,11 @@ func (m *messenger) Update(ctx context.Context, c *cutbot.Cut, key string) error
 	if !ref.Posted() {
 		return fmt.Errorf("update %s of cut %s: not posted", key, c.ID)
 	}
-	text, blocks, err := CutMessage(c, key)
+	text, blocks, err := m.view().CutMessage(c, key)
 	if err != nil {
 		return err
 	}
-	if _, _, _, err := m.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
-		return fmt.Errorf("chat.update: %w", err)
-	}
+	m.poster.update(msgRef{ref.Channel, ref.TS}, newContent(text, blocks))
 	return nil
 }
 

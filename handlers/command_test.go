@@ -33,6 +33,10 @@ func TestParse(t *testing.T) {
 		{"status", "status", nil, map[string]string{}},
 		{"status v1.31.3", "status", []string{"v1.31.3"}, map[string]string{}},
 		{"help cut", "help", []string{"cut"}, map[string]string{}},
+		{"next v1.31.3", "next", []string{"v1.31.3"}, map[string]string{}},
+		{`next v1.31.3 nomock-release --force "promoted by hand"`, "next", []string{"v1.31.3", "nomock-release"}, map[string]string{"force": "promoted by hand"}},
+		{"retry v1.31.3", "retry", []string{"v1.31.3"}, map[string]string{}},
+		{"cancel v1.31.3", "cancel", []string{"v1.31.3"}, map[string]string{}},
 	} {
 		t.Run(tc.text, func(t *testing.T) {
 			inv, err := Parse(tc.text)
@@ -57,7 +61,7 @@ func TestParseErrors(t *testing.T) {
 		text, want string
 		usage      string // the command whose usage the reply shows
 	}{
-		{"deploy v1.31.3", `Unknown command "deploy". Commands: cut, status, abort, help. Try ` + "`/release help`.", ""},
+		{"deploy v1.31.3", `Unknown command "deploy". Commands: cut, status, next, retry, cancel, abort, help. Try ` + "`/release help`.", ""},
 		{"stauts", "Did you mean `status`?", ""},
 		{"cut", "`cut` needs VERSION.", "cut"},
 		{"cut v1.31.3 v1.30.7", "at most 1 argument(s); unexpected \"v1.30.7\"", "cut"},
@@ -97,6 +101,9 @@ func TestUsageComesFromTheTable(t *testing.T) {
 		"status": "status [VERSION]",
 		"abort":  `abort VERSION --reason "REASON"`,
 		"help":   "help [COMMAND]",
+		"next":   `next VERSION [STAGE] [--force "REASON"]`,
+		"retry":  `retry VERSION [--force "REASON"]`,
+		"cancel": "cancel VERSION",
 	} {
 		if got := Lookup(name).Usage(); got != want {
 			t.Errorf("%s usage = %q, want %q", name, got, want)
@@ -122,6 +129,8 @@ func TestReadOnly(t *testing.T) {
 		"status":                   true,
 		"help":                     true,
 		"abort v1.31.3 --reason x": false,
+		"next v1.31.3":             false,
+		"cancel v1.31.3":           false,
 	} {
 		inv, err := Parse(text)
 		if err != nil {

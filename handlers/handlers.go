@@ -5,10 +5,13 @@ package handlers
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"sigs.k8s.io/cutbot"
 )
@@ -29,6 +32,17 @@ type Deps struct {
 	Clock     cutbot.Clock
 	Channel   string // the channel cut threads live in
 	Log       *slog.Logger
+
+	// Stages on Cloud Build. Builder nil means builds are not configured: the commands that
+	// run stages say so.
+	Builder     cutbot.Builder
+	Versions    cutbot.VersionSource
+	Krel        cutbot.KrelOptions
+	BuildTarget string        // shown in confirmations, e.g. "k8s-release (us-central1)"
+	WarnQueued  time.Duration // warn when a build waits in the queue longer (0: never)
+	WarnRunning time.Duration // warn when a build runs longer (0: never)
+	// NewID makes confirmation ids; default random.
+	NewID func() string
 }
 
 // Handlers runs /release commands.
@@ -39,6 +53,16 @@ type Handlers struct {
 	clock   cutbot.Clock
 	channel string
 	log     *slog.Logger
+
+	builder     cutbot.Builder
+	versions    cutbot.VersionSource
+	krel        cutbot.KrelOptions
+	target      string
+	warnQueued  time.Duration
+	warnRunning time.Duration
+	newID       func() string
+	submitting  submissions
+	backoff     backoffs
 }
 
 // New returns Handlers using deps.
@@ -49,7 +73,21 @@ func New(deps Deps) *Handlers {
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log}
+	if deps.NewID == nil {
+		deps.NewID = randomID
+	}
+	if deps.Krel == (cutbot.KrelOptions{}) {
+		deps.Krel = cutbot.DefaultKrelOptions()
+	}
+	return &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log,
+		builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
+		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID}
+}
+
+func randomID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 type execution struct {

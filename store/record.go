@@ -36,15 +36,16 @@ type confirmationRecord struct {
 	By           string    `json:"by"`
 	Force        string    `json:"force,omitempty"`
 	BuildVersion string    `json:"build_version,omitempty"`
+	Target       string    `json:"target,omitempty"`
 	At           time.Time `json:"at"`
 }
 
 func fromConfirmation(c cutbot.Confirmation) confirmationRecord {
-	return confirmationRecord{ID: c.ID, Stage: string(c.Stage), By: c.By, Force: c.Force, BuildVersion: c.BuildVersion, At: c.At}
+	return confirmationRecord{ID: c.ID, Stage: string(c.Stage), By: c.By, Force: c.Force, BuildVersion: c.BuildVersion, Target: c.Target, At: c.At}
 }
 
 func (r confirmationRecord) toConfirmation() cutbot.Confirmation {
-	return cutbot.Confirmation{ID: r.ID, Stage: cutbot.StageKind(r.Stage), By: r.By, Force: r.Force, BuildVersion: r.BuildVersion, At: r.At}
+	return cutbot.Confirmation{ID: r.ID, Stage: cutbot.StageKind(r.Stage), By: r.By, Force: r.Force, BuildVersion: r.BuildVersion, Target: r.Target, At: r.At}
 }
 
 type stageRecord struct {
