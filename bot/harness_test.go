@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,10 +22,25 @@ const (
 	guest     = "U0GUEST" // not a release manager
 )
 
-// testClock is a fixed clock: tests never wait on real time.
-type testClock struct{ t time.Time }
+// testClock is a clock the test moves: tests never wait on real time.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c testClock) Now() time.Time { return c.t }
+func newClock(t time.Time) *testClock { return &testClock{t: t} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
 
 var t0 = time.Date(2026, 11, 10, 17, 0, 0, 0, time.UTC)
 
@@ -51,11 +67,20 @@ type running struct {
 	handled chan string
 	cancel  context.CancelFunc
 	stopped chan error
+	bot     *Bot
+	builds  *builds
+	seen    map[string]bool // envelopes handled while waiting for another
 }
 
 // startBot runs the bot until the test ends (or stop is called), using the database at
 // dbPath ("" for a new one in a temp dir).
 func startBot(t testing.TB, fake *slackfake.Server, dbPath string) *running {
+	t.Helper()
+	return startBotWith(t, fake, dbPath, nil)
+}
+
+// startBotWith is startBot with builds configured when bl is not nil.
+func startBotWith(t testing.TB, fake *slackfake.Server, dbPath string, bl *builds) *running {
 	t.Helper()
 	if dbPath == "" {
 		dbPath = filepath.Join(t.TempDir(), "cutbot.db")
@@ -64,16 +89,21 @@ func startBot(t testing.TB, fake *slackfake.Server, dbPath string) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{t: t, fake: fake, store: st, dbPath: dbPath, handled: make(chan string, 1000), stopped: make(chan error, 1)}
+	r := &running{t: t, fake: fake, store: st, dbPath: dbPath, handled: make(chan string, 1000), stopped: make(chan error, 1), builds: bl}
 	opts := fake.Options()
-	b, err := New(Config{
+	cfg := Config{
 		AppToken: opts.AppToken, BotToken: opts.BotToken, APIURL: fake.APIURL(),
 		Channel: channelID, ManagersGroup: groupID, Managers: []string{carol},
-		Clock: testClock{t0}, OnHandled: func(id string) { r.handled <- id },
-	}, st)
+		Clock: newClock(t0), OnHandled: func(id string) { r.handled <- id },
+	}
+	if bl != nil {
+		bl.configure(&cfg)
+	}
+	b, err := New(cfg, st)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.bot = b
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.stopped <- b.Run(ctx) }()
@@ -83,6 +113,9 @@ func startBot(t testing.TB, fake *slackfake.Server, dbPath string) *running {
 		t.Fatalf("bot did not connect: %v", err)
 	}
 	t.Cleanup(r.stop)
+	if bl != nil {
+		bl.waitPolled(t) // the poll the bot makes as it starts
+	}
 	return r
 }
 
@@ -123,12 +156,20 @@ func (r *running) run(user, text string) string {
 
 func (r *running) waitHandled(id string) {
 	r.t.Helper()
+	if r.seen == nil {
+		r.seen = map[string]bool{}
+	}
 	for {
+		if r.seen[id] {
+			delete(r.seen, id)
+			return
+		}
 		select {
 		case got := <-r.handled:
 			if got == id {
 				return
 			}
+			r.seen[got] = true
 		case <-time.After(10 * time.Second):
 			r.t.Fatalf("envelope %s was not handled", id)
 		}

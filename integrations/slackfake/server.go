@@ -78,7 +78,7 @@ type Version struct {
 }
 
 // Edits is how many times the message was updated in place.
-func (m *Message) Edits() int { return len(m.Versions) - 1 }
+func (m Message) Edits() int { return len(m.Versions) - 1 }
 
 // Call is one Web API request the fake answered.
 type Call struct {

@@ -1,0 +1,101 @@
+package slackfake
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Button is a button shown on a message.
+type Button struct {
+	MessageTS string
+	ActionID  string
+	BlockID   string
+	Label     string
+	Value     string
+}
+
+// Buttons returns the buttons on a channel's messages as they show now, oldest message first.
+func (s *Server) Buttons(channelID string) []Button {
+	var out []Button
+	for _, m := range s.Messages(channelID) {
+		var blocks []struct {
+			Type     string `json:"type"`
+			BlockID  string `json:"block_id"`
+			Elements []struct {
+				Type     string `json:"type"`
+				ActionID string `json:"action_id"`
+				Value    string `json:"value"`
+				Text     struct {
+					Text string `json:"text"`
+				} `json:"text"`
+			} `json:"elements"`
+		}
+		json.Unmarshal(m.Blocks, &blocks)
+		for _, b := range blocks {
+			if b.Type != "actions" {
+				continue
+			}
+			for _, e := range b.Elements {
+				if e.Type == "button" {
+					out = append(out, Button{MessageTS: m.TS, ActionID: e.ActionID, BlockID: b.BlockID, Label: e.Text.Text, Value: e.Value})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// FindButton returns the newest button whose label starts with label.
+func (s *Server) FindButton(channelID, label string) (Button, bool) {
+	buttons := s.Buttons(channelID)
+	for i := len(buttons) - 1; i >= 0; i-- {
+		if strings.HasPrefix(buttons[i].Label, label) {
+			return buttons[i], true
+		}
+	}
+	return Button{}, false
+}
+
+// Click presses a button as userID, delivering a block_actions envelope over Socket Mode in
+// the shape Slack sends (shared/data/slack/socket-mode/interactive-block_actions-message.*),
+// and returns the envelope id.
+func (s *Server) Click(ctx context.Context, userID, channelID string, b Button) (string, error) {
+	if err := s.WaitConnected(ctx); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.envSeq++
+	id := fmt.Sprintf("fake-envelope-%04d", s.envSeq)
+	respPath := fmt.Sprintf("/actions/%s/%d/fake-response-secret", s.opts.TeamID, s.envSeq)
+	s.responses["/commands"+respPath] = responseTarget{user: userID, channel: channelID}
+	var blocks json.RawMessage
+	if m := s.find(channelID, b.MessageTS); m != nil {
+		blocks = m.Blocks
+	}
+	chName := channelID
+	if ch := s.channels[channelID]; ch != nil {
+		chName = ch.Name
+	}
+	payload := map[string]any{
+		"type": "block_actions",
+		"user": map[string]any{"id": userID, "username": s.userName(userID), "name": s.userName(userID), "team_id": s.opts.TeamID},
+		"api_app_id": s.opts.AppID, "token": "fake-verification-token",
+		"container":  map[string]any{"type": "message", "message_ts": b.MessageTS, "channel_id": channelID, "is_ephemeral": false},
+		"trigger_id": fmt.Sprintf("%d.%d.fake", s.envSeq, s.opts.Epoch),
+		"team":       map[string]any{"id": s.opts.TeamID, "domain": s.opts.TeamDomain},
+		"channel":    map[string]any{"id": channelID, "name": chName},
+		"message":    map[string]any{"bot_id": s.opts.BotID, "type": "message", "user": s.opts.BotUserID, "ts": b.MessageTS, "team": s.opts.TeamID, "blocks": blocks},
+		"response_url": s.http.URL + "/commands" + respPath,
+		"actions": []any{map[string]any{
+			"action_id": b.ActionID, "block_id": b.BlockID, "value": b.Value, "type": "button",
+			"text":      map[string]any{"type": "plain_text", "text": b.Label, "emoji": true},
+			"action_ts": fmt.Sprintf("%d.%06d", s.opts.Epoch, s.envSeq),
+		}},
+	}
+	env, _ := json.Marshal(map[string]any{"envelope_id": id, "payload": payload, "type": "interactive", "accepts_response_payload": false})
+	s.envelopes[id] = env
+	s.mu.Unlock()
+	return id, s.send(id, env)
+}
