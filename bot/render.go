@@ -171,9 +171,6 @@ func stageLine(c *cutbot.Cut, s *cutbot.Stage) string {
 		if a.N > 1 {
 			line += fmt.Sprintf(", attempt %d", a.N)
 		}
-		if a.Step != "" && st == cutbot.StatusRunning {
-			line += ". Current status: " + escape(a.Step)
-		}
 		if a.Error != "" && st == cutbot.StatusFailed {
 			line += ": " + escape(a.Error)
 		}

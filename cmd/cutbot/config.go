@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/cutbot/bot"
+	"sigs.k8s.io/cutbot/integrations/civersion"
+	"sigs.k8s.io/cutbot/integrations/cloudbuild"
 )
 
 // Secret is a token. It never prints, formats or logs as itself.
@@ -49,7 +52,21 @@ type Config struct {
 	Managers      []string
 	LogLevel      string
 	LogFormat     string
+
+	GCPProject         string
+	GCPRegion          string
+	CloudBuildEndpoint string
+	StageBuildConfig   string
+	ReleaseBuildConfig string
+	CIVersionURL       string
+	ToolRef            string
+	PollInterval       time.Duration
+	WarnQueued         time.Duration
+	WarnRunning        time.Duration
 }
+
+// BuildsEnabled reports whether stages can run on Cloud Build: both configs are given.
+func (c Config) BuildsEnabled() bool { return c.StageBuildConfig != "" && c.ReleaseBuildConfig != "" }
 
 // setting documents one configuration item. The README's table is checked against this list.
 type setting struct {
@@ -67,6 +84,16 @@ var settings = []setting{
 	{Env: "CUTBOT_MANAGERS", Flag: "managers", Help: "Extra user ids (U…), comma-separated, who may too."},
 	{Env: "CUTBOT_LOG_LEVEL", Flag: "log-level", Default: "info", Help: "debug, info, warn or error."},
 	{Env: "CUTBOT_LOG_FORMAT", Flag: "log-format", Default: "text", Help: "text or json."},
+	{Env: "CUTBOT_GCP_PROJECT", Flag: "gcp-project", Default: "k8s-release", Help: "Google Cloud project the stage and release builds run in."},
+	{Env: "CUTBOT_GCP_REGION", Flag: "gcp-region", Default: "us-central1", Help: "Cloud Build region (builds are created in projects/PROJECT/locations/REGION)."},
+	{Env: "CUTBOT_CLOUDBUILD_ENDPOINT", Flag: "cloudbuild-endpoint", Help: "Cloud Build gRPC endpoint; empty for Google's. A loopback address is dialled without TLS or credentials (emulators, tests)."},
+	{Env: "CUTBOT_STAGE_BUILD_CONFIG", Flag: "stage-build-config", Help: "cloudbuild YAML of the stage job (kubernetes/release gcb/stage/cloudbuild.yaml at the ref to use). With the release config, enables builds."},
+	{Env: "CUTBOT_RELEASE_BUILD_CONFIG", Flag: "release-build-config", Help: "cloudbuild YAML of the release job (gcb/release/cloudbuild.yaml)."},
+	{Env: "CUTBOT_CI_VERSION_URL", Flag: "ci-version-url", Default: civersion.DefaultBaseURL, Help: "Where the latest CI build versions are published (latest-1.xx.txt, latest.txt)."},
+	{Env: "CUTBOT_TOOL_REF", Flag: "tool-ref", Default: "master", Help: "The kubernetes/release ref the builds run krel from (_TOOL_REF)."},
+	{Env: "CUTBOT_POLL_INTERVAL", Flag: "poll-interval", Default: "20s", Help: "How often running builds are read."},
+	{Env: "CUTBOT_WARN_QUEUED", Flag: "warn-queued", Default: "20m", Help: "Warn in the thread when a build waits in the queue longer; 0 never."},
+	{Env: "CUTBOT_WARN_RUNNING", Flag: "warn-running", Default: "3h", Help: "Warn in the thread when a build runs longer; 0 never."},
 }
 
 var (
@@ -104,6 +131,28 @@ func loadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (Co
 	fs.StringVar(&managers, "managers", env("CUTBOT_MANAGERS", ""), "")
 	fs.StringVar(&c.LogLevel, "log-level", env("CUTBOT_LOG_LEVEL", "info"), "")
 	fs.StringVar(&c.LogFormat, "log-format", env("CUTBOT_LOG_FORMAT", "text"), "")
+	fs.StringVar(&c.GCPProject, "gcp-project", env("CUTBOT_GCP_PROJECT", "k8s-release"), "")
+	fs.StringVar(&c.GCPRegion, "gcp-region", env("CUTBOT_GCP_REGION", "us-central1"), "")
+	fs.StringVar(&c.CloudBuildEndpoint, "cloudbuild-endpoint", env("CUTBOT_CLOUDBUILD_ENDPOINT", ""), "")
+	fs.StringVar(&c.StageBuildConfig, "stage-build-config", env("CUTBOT_STAGE_BUILD_CONFIG", ""), "")
+	fs.StringVar(&c.ReleaseBuildConfig, "release-build-config", env("CUTBOT_RELEASE_BUILD_CONFIG", ""), "")
+	fs.StringVar(&c.CIVersionURL, "ci-version-url", env("CUTBOT_CI_VERSION_URL", civersion.DefaultBaseURL), "")
+	fs.StringVar(&c.ToolRef, "tool-ref", env("CUTBOT_TOOL_REF", "master"), "")
+	durations := []struct {
+		name, env, def string
+		dst            *time.Duration
+	}{
+		{"poll-interval", "CUTBOT_POLL_INTERVAL", "20s", &c.PollInterval},
+		{"warn-queued", "CUTBOT_WARN_QUEUED", "20m", &c.WarnQueued},
+		{"warn-running", "CUTBOT_WARN_RUNNING", "3h", &c.WarnRunning},
+	}
+	for _, d := range durations {
+		v, err := time.ParseDuration(env(d.env, d.def))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration like 20s, 15m or 3h", d.env, env(d.env, d.def)))
+		}
+		fs.DurationVar(d.dst, d.name, v, "")
+	}
 	for _, s := range settings {
 		if f := fs.Lookup(s.Flag); f != nil {
 			f.Usage = s.Help + " (env " + s.Env + ")"
@@ -195,6 +244,25 @@ func (c *Config) validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("CUTBOT_LOG_FORMAT %q: use text or json", c.LogFormat)
 	}
+	switch {
+	case (c.StageBuildConfig == "") != (c.ReleaseBuildConfig == ""):
+		bad("builds need both CUTBOT_STAGE_BUILD_CONFIG and CUTBOT_RELEASE_BUILD_CONFIG (kubernetes/release gcb/stage and gcb/release cloudbuild.yaml); only one is set")
+	case c.BuildsEnabled():
+		for name, path := range map[string]string{"CUTBOT_STAGE_BUILD_CONFIG": c.StageBuildConfig, "CUTBOT_RELEASE_BUILD_CONFIG": c.ReleaseBuildConfig} {
+			if _, err := cloudbuild.LoadConfig(path); err != nil {
+				bad("%s: %v", name, err)
+			}
+		}
+		if c.GCPProject == "" || c.GCPRegion == "" {
+			bad("builds need CUTBOT_GCP_PROJECT and CUTBOT_GCP_REGION")
+		}
+		if c.PollInterval <= 0 {
+			bad("CUTBOT_POLL_INTERVAL %s must be positive (20s is usual)", c.PollInterval)
+		}
+	}
+	if u, err := url.Parse(c.CIVersionURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		bad("CUTBOT_CI_VERSION_URL %q is not an http(s) URL, e.g. %s", c.CIVersionURL, civersion.DefaultBaseURL)
+	}
 	return errors.Join(errs...)
 }
 
@@ -216,6 +284,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("channel", c.Channel),
 		slog.String("managers_group", c.ManagersGroup),
 		slog.String("managers", strings.Join(c.Managers, ",")),
+		slog.Bool("builds", c.BuildsEnabled()),
+		slog.String("gcp_project", c.GCPProject),
+		slog.String("gcp_region", c.GCPRegion),
+		slog.String("cloudbuild_endpoint", c.CloudBuildEndpoint),
 	)
 }
 

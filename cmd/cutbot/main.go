@@ -19,7 +19,10 @@ import (
 	"syscall"
 	"time"
 
+	"sigs.k8s.io/cutbot"
 	"sigs.k8s.io/cutbot/bot"
+	"sigs.k8s.io/cutbot/integrations/civersion"
+	"sigs.k8s.io/cutbot/integrations/cloudbuild"
 	"sigs.k8s.io/cutbot/store"
 )
 
@@ -45,8 +48,10 @@ type Main struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	// OnHandled, if set, is passed to the bot (tests wait on it).
+	// OnHandled and OnPolled, if set, are passed to the bot (tests and the sandbox wait on
+	// them).
 	OnHandled func(envelopeID string)
+	OnPolled  func()
 }
 
 const usage = `cutbot runs Kubernetes release cuts from Slack.
@@ -150,10 +155,22 @@ func (m *Main) checkConfig(args []string) error {
 		{"CUTBOT_CHANNEL", cfg.Channel},
 		{"CUTBOT_MANAGERS_GROUP", cfg.ManagersGroup},
 		{"CUTBOT_MANAGERS", fmt.Sprint(cfg.Managers)},
+		{"builds", buildsLine(cfg)},
 	} {
 		fmt.Fprintf(m.Stdout, "  %-22s %s\n", kv.k, kv.v)
 	}
 	return nil
+}
+
+func buildsLine(cfg Config) string {
+	if !cfg.BuildsEnabled() {
+		return "not configured (set CUTBOT_STAGE_BUILD_CONFIG and CUTBOT_RELEASE_BUILD_CONFIG)"
+	}
+	ep := cfg.CloudBuildEndpoint
+	if ep == "" {
+		ep = "Google's endpoint, Application Default Credentials"
+	}
+	return fmt.Sprintf("projects/%s/locations/%s via %s; polled every %s", cfg.GCPProject, cfg.GCPRegion, ep, cfg.PollInterval)
 }
 
 func (m *Main) run(ctx context.Context, args []string) error {
@@ -174,7 +191,7 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	b, err := bot.New(bot.Config{
+	bc := bot.Config{
 		AppToken:      cfg.SlackAppToken.Reveal(),
 		BotToken:      cfg.SlackBotToken.Reveal(),
 		APIURL:        cfg.SlackAPIURL,
@@ -183,7 +200,25 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Managers:      cfg.Managers,
 		Log:           log,
 		OnHandled:     m.OnHandled,
-	}, st)
+		OnPolled:      m.OnPolled,
+	}
+	if cfg.BuildsEnabled() {
+		cb, err := cloudbuild.New(ctx, cloudbuild.Config{Project: cfg.GCPProject, Region: cfg.GCPRegion, Endpoint: cfg.CloudBuildEndpoint,
+			StageConfig: cfg.StageBuildConfig, ReleaseConfig: cfg.ReleaseBuildConfig})
+		if err != nil {
+			return err
+		}
+		defer cb.Close()
+		krel := cutbot.DefaultKrelOptions()
+		krel.ToolRef = cfg.ToolRef
+		bc.Builder, bc.Versions, bc.Krel = cb, &civersion.Source{BaseURL: cfg.CIVersionURL}, krel
+		bc.BuildTarget = fmt.Sprintf("%s (%s)", cfg.GCPProject, cfg.GCPRegion)
+		bc.PollInterval, bc.WarnQueued, bc.WarnRunning = cfg.PollInterval, cfg.WarnQueued, cfg.WarnRunning
+		log.Info("builds enabled", "project", cfg.GCPProject, "region", cfg.GCPRegion, "stage_config", cfg.StageBuildConfig, "release_config", cfg.ReleaseBuildConfig)
+	} else {
+		log.Info("builds not configured: /release next, retry and cancel will say so")
+	}
+	b, err := bot.New(bc, st)
 	if err != nil {
 		return err
 	}

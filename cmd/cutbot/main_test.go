@@ -164,7 +164,7 @@ func TestSandboxPlaysTheExampleScript(t *testing.T) {
 	var out, logs syncBuffer
 	m := &Main{Stdout: &out, Stderr: &logs, Getenv: env(nil)}
 	script := filepath.Join("..", "..", "examples", "patch-release.txt")
-	if err := m.Run(context.Background(), []string{"sandbox", "--script", script}); err != nil {
+	if err := m.Run(context.Background(), []string{"sandbox", "--script", script, "--build-step", "30ms", "--poll", "50ms"}); err != nil {
 		t.Fatalf("sandbox: %v\nlogs:\n%s", err, logs.String())
 	}
 	got := out.String()
@@ -174,11 +174,22 @@ func TestSandboxPlaysTheExampleScript(t *testing.T) {
 		"cutbot replied in the thread in #release-management:\n      *Plan for v1.31.3",
 		"Only release managers (@release-managers) may run `/release cut`",
 		"did you mean v1.31.3?",
-		"v1.31.3 already has an active cut",
+		"Mock Release needs Mock Stage (pending) to succeed first",
+		"› @you: /release next v1.31.3\n",
+		"cutbot replied in the thread in #release-management:\n      :hourglass_flowing_sand: Mock Stage\n      Submitting to Cloud Build…",
+		"    + -> :white_check_mark:",
+		"› @you clicks [Start Mock Release]",
+		":warning: *Confirm No-mock Stage of v1.31.3*: it creates real artifacts.",
+		"only @you, who asked for No-mock Stage, can confirm it",
+		`-> :x: failed at staging: Build step 2 "staging" failed`,
+		"› @you clicks [Retry No-mock Stage]",
+		"attempt 2 · started by @you",
+		":warning: forced by @you: images promoted by hand",
 		"cutbot edited a message in #release-management:\n      :thread: Release Cut v1.30.7",
 		":no_entry: @you aborted the cut of v1.30.7: cherry-pick #128000 must land first",
 		"── the channel as it stands ──",
 		"*Active cuts (2):*",
+		"Next: Image Promotion",
 	} {
 		if !strings.Contains(got, w) {
 			t.Errorf("sandbox output lacks %q", w)
@@ -199,7 +210,7 @@ func TestSandboxFromStdinAndBadLines(t *testing.T) {
 	if err := m.Run(context.Background(), []string{"sandbox"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"No active cuts.", `type /release commands, e.g. /release help (got "hello")`, "there is no @nobody here", "Only release managers"} {
+	for _, w := range []string{"No active cuts.", `type /release commands, click LABEL, !wait or !fail-next STEP (got "hello")`, "there is no @nobody here", "Only release managers"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("output lacks %q:\n%s", w, out.String())
 		}

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"sigs.k8s.io/cutbot/integrations/cloudbuildfake"
 	"sigs.k8s.io/cutbot/integrations/slackfake"
 )
 
@@ -29,10 +32,15 @@ var sandboxUsers = []slackfake.User{
 	{ID: "U0GUEST", Name: "guest", RealName: "Guest (not a release manager)"},
 }
 
-const sandboxIntro = `cutbot sandbox: the real bot, against a fake Slack workspace on this machine.
-  #release-management is the release channel; @release-managers holds @you and @alex.
-  Type /release commands (try /release help). Prefix a line with @alex or @guest to act as
-  them (@guest is not a release manager). Lines starting with # are printed as notes.
+const sandboxIntro = `cutbot sandbox: the real bot, against a fake Slack workspace and a fake Cloud Build
+on this machine. #release-management is the release channel; @release-managers holds @you
+and @alex; builds take a few seconds.
+  /release ...          a command (try /release help)
+  click LABEL           press the newest button whose label starts with LABEL
+  @alex ..., @guest ... act as them (@guest is not a release manager)
+  !wait                 wait until every build has finished and the thread caught up
+  !fail-next STEP       make the next build fail at STEP (clone, compiling, staging, ...)
+  # ...                 a note, printed as is
 `
 
 func (m *Main) sandbox(ctx context.Context, args []string) error {
@@ -41,6 +49,8 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	script := fs.String("script", "", "read commands from this file instead of standard input")
 	dbPath := fs.String("db", "", "bbolt file to keep (default: a temporary one, removed at exit)")
 	verbose := fs.Bool("v", false, "show the bot's logs")
+	step := fs.Duration("build-step", 400*time.Millisecond, "how long each step of a fake build takes")
+	poll := fs.Duration("poll", time.Second, "how often the bot polls the fake Cloud Build")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errUsage
@@ -67,6 +77,18 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 
 	fake := slackfake.New(slackfake.Options{})
 	defer fake.Close()
+	cb, err := cloudbuildfake.New(nil)
+	if err != nil {
+		return err
+	}
+	defer cb.Close()
+	cb.SetAuto(&cloudbuildfake.Auto{Queued: *step, Step: *step})
+	stageConfig, releaseConfig, err := cloudbuildfake.WriteConfigs(filepath.Dir(*dbPath))
+	if err != nil {
+		return err
+	}
+	dl := httptest.NewServer(http.HandlerFunc(sandboxCIVersions))
+	defer dl.Close()
 	for _, u := range sandboxUsers {
 		fake.AddUser(u)
 	}
@@ -77,6 +99,9 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	cfg := Config{
 		SlackAppToken: Secret(opts.AppToken), SlackBotToken: Secret(opts.BotToken), SlackAPIURL: fake.APIURL(),
 		DB: *dbPath, Channel: sandboxChannel, ManagersGroup: sandboxGroup, LogLevel: "warn", LogFormat: "text",
+		GCPProject: "k8s-release", GCPRegion: "us-central1", CloudBuildEndpoint: cb.Addr(),
+		StageBuildConfig: stageConfig, ReleaseBuildConfig: releaseConfig, CIVersionURL: dl.URL + "/ci/", ToolRef: "master",
+		PollInterval: *poll, WarnQueued: 20 * time.Minute, WarnRunning: 3 * time.Hour,
 	}
 	if *verbose {
 		cfg.LogLevel = "info"
@@ -87,10 +112,16 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 
 	handled := newSignals()
 	inner := m.OnHandled
+	polls := make(chan struct{}, 1)
 	runner := &Main{Stdout: m.Stdout, Stderr: m.Stderr, Getenv: m.Getenv, OnHandled: func(id string) {
 		handled.fire(id)
 		if inner != nil {
 			inner(id)
+		}
+	}, OnPolled: func() {
+		select {
+		case polls <- struct{}{}:
+		default:
 		}
 	}}
 	botCtx, stopBot := context.WithCancel(ctx)
@@ -113,15 +144,22 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		}
 	}
 	lines := bufio.NewScanner(in)
+	note := false
 	for lines.Scan() {
 		line := strings.TrimSpace(lines.Text())
 		switch {
 		case line == "":
+			note = false
 			continue
 		case strings.HasPrefix(line, "#"):
-			fmt.Fprintf(m.Stdout, "\n%s\n", line)
+			if !note {
+				fmt.Fprintln(m.Stdout)
+			}
+			fmt.Fprintln(m.Stdout, line)
+			note = true
 			continue
 		}
+		note = false
 		userID, name, text := sandboxYou, "you", line
 		if strings.HasPrefix(line, "@") {
 			who, rest, _ := strings.Cut(line[1:], " ")
@@ -138,15 +176,35 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 			userID, name, text = id, who, strings.TrimSpace(rest)
 		}
 		cmd, rest, _ := strings.Cut(text, " ")
-		if cmd != "/release" {
-			fmt.Fprintf(m.Stdout, "sandbox: type /release commands, e.g. /release help (got %q)\n", text)
-			continue
-		}
-		fmt.Fprintf(m.Stdout, "\n› @%s: %s\n", name, text)
-		wait, done := context.WithTimeout(ctx, 60*time.Second)
-		id, err := fake.SendSlashCommand(wait, slackfake.SlashCommand{UserID: userID, ChannelID: sandboxChannel, Text: rest})
-		if err == nil {
-			err = handled.wait(wait, id)
+		rest = strings.TrimSpace(rest)
+		wait, done := context.WithTimeout(ctx, 2*time.Minute)
+		var err error
+		switch cmd {
+		case "/release":
+			fmt.Fprintf(m.Stdout, "\n› @%s: %s\n", name, text)
+			var id string
+			if id, err = fake.SendSlashCommand(wait, slackfake.SlashCommand{UserID: userID, ChannelID: sandboxChannel, Text: rest}); err == nil {
+				err = handled.wait(wait, id)
+			}
+		case "click":
+			fmt.Fprintf(m.Stdout, "\n› @%s clicks [%s]\n", name, rest)
+			b, ok := fake.FindButton(sandboxChannel, rest)
+			if !ok {
+				fmt.Fprintf(m.Stdout, "sandbox: no button labelled %q in #release-management\n", rest)
+				break
+			}
+			var id string
+			if id, err = fake.Click(wait, userID, sandboxChannel, b); err == nil {
+				err = handled.wait(wait, id)
+			}
+		case "!wait":
+			fmt.Fprintf(m.Stdout, "\n… waiting for the builds (the bot polls Cloud Build every %s)\n", cfg.PollInterval)
+			err = waitBuilds(wait, cb, polls)
+		case "!fail-next":
+			cb.FailNextAt(rest)
+			fmt.Fprintf(m.Stdout, "\n(sandbox: the next build will fail at step %q)\n", rest)
+		default:
+			fmt.Fprintf(m.Stdout, "sandbox: type /release commands, click LABEL, !wait or !fail-next STEP (got %q)\n", text)
 		}
 		done()
 		if err != nil {
@@ -159,6 +217,40 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "\n── the channel as it stands ──\n%s", fake.Transcript(sandboxChannel))
 	return nil
+}
+
+// waitBuilds waits until the fake Cloud Build has no build in progress and the bot has polled
+// twice since (once to see the end, once more so its edits are out).
+func waitBuilds(ctx context.Context, cb *cloudbuildfake.Server, polls chan struct{}) error {
+	for cb.Active() > 0 {
+		select {
+		case <-polls:
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("builds still running: %w", ctx.Err())
+		}
+	}
+	for range 2 {
+		select {
+		case <-polls:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// sandboxCIVersions plays dl.k8s.io/ci: a made-up latest build version for any branch.
+func sandboxCIVersions(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/ci/"), ".txt")
+	switch {
+	case name == "latest":
+		fmt.Fprintln(w, "v1.36.0-alpha.2.118+5a1c0d3e9f2b47")
+	case strings.HasPrefix(name, "latest-"):
+		fmt.Fprintf(w, "v%s.0-rc.0.%d+%08x\n", strings.TrimPrefix(name, "latest-"), 40+time.Now().Second(), time.Now().UnixNano()&0xffffffff)
+	default:
+		http.NotFound(w, r)
+	}
 }
 
 func indentBlock(s, prefix string) string {

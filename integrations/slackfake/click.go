@@ -79,14 +79,14 @@ func (s *Server) Click(ctx context.Context, userID, channelID string, b Button) 
 		chName = ch.Name
 	}
 	payload := map[string]any{
-		"type": "block_actions",
-		"user": map[string]any{"id": userID, "username": s.userName(userID), "name": s.userName(userID), "team_id": s.opts.TeamID},
+		"type":       "block_actions",
+		"user":       map[string]any{"id": userID, "username": s.userName(userID), "name": s.userName(userID), "team_id": s.opts.TeamID},
 		"api_app_id": s.opts.AppID, "token": "fake-verification-token",
-		"container":  map[string]any{"type": "message", "message_ts": b.MessageTS, "channel_id": channelID, "is_ephemeral": false},
-		"trigger_id": fmt.Sprintf("%d.%d.fake", s.envSeq, s.opts.Epoch),
-		"team":       map[string]any{"id": s.opts.TeamID, "domain": s.opts.TeamDomain},
-		"channel":    map[string]any{"id": channelID, "name": chName},
-		"message":    map[string]any{"bot_id": s.opts.BotID, "type": "message", "user": s.opts.BotUserID, "ts": b.MessageTS, "team": s.opts.TeamID, "blocks": blocks},
+		"container":    map[string]any{"type": "message", "message_ts": b.MessageTS, "channel_id": channelID, "is_ephemeral": false},
+		"trigger_id":   fmt.Sprintf("%d.%d.fake", s.envSeq, s.opts.Epoch),
+		"team":         map[string]any{"id": s.opts.TeamID, "domain": s.opts.TeamDomain},
+		"channel":      map[string]any{"id": channelID, "name": chName},
+		"message":      map[string]any{"bot_id": s.opts.BotID, "type": "message", "user": s.opts.BotUserID, "ts": b.MessageTS, "team": s.opts.TeamID, "blocks": blocks},
 		"response_url": s.http.URL + "/commands" + respPath,
 		"actions": []any{map[string]any{
 			"action_id": b.ActionID, "block_id": b.BlockID, "value": b.Value, "type": "button",

@@ -169,5 +169,41 @@ func (s *Server) Describe(c Change) string {
 	default:
 		head = fmt.Sprintf("%s posted in %s:", s.author(m), where)
 	}
+	if c.Edited {
+		return head + "\n" + s.editDiff(c)
+	}
 	return head + "\n" + indent(s.Text(m), "    ")
+}
+
+// editDiff shows an edit as a person notices it: the message's first line, for context, then
+// the lines that appeared (+) and went away (-).
+func (s *Server) editDiff(c Change) string {
+	now := strings.Split(s.Text(c.Message), "\n")
+	old := c.Message
+	old.Text, old.Blocks = c.Before.Text, c.Before.Blocks
+	was := strings.Split(s.Text(old), "\n")
+	in := func(list []string, x string) bool {
+		for _, y := range list {
+			if y == x {
+				return true
+			}
+		}
+		return false
+	}
+	out := []string{"    " + now[0]}
+	for _, l := range was[1:] {
+		if !in(now, l) {
+			out = append(out, "  - "+l)
+		}
+	}
+	for _, l := range now[1:] {
+		if !in(was, l) {
+			out = append(out, "  + "+l)
+		}
+	}
+	if !in(was, now[0]) && len(was) > 0 {
+		out[0] = "  + " + now[0]
+		out = append([]string{"  - " + was[0]}, out...)
+	}
+	return strings.Join(out, "\n")
 }

@@ -102,6 +102,7 @@ type Change struct {
 	Seq     int
 	Edited  bool
 	Message Message // a copy as of the change
+	Before  Version // for an edit, what the message showed before
 }
 
 type channel struct {

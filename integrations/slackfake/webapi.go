@@ -252,9 +252,10 @@ func (s *Server) updateMessage(p url.Values) result {
 	if bad != nil {
 		return bad
 	}
+	before := Version{Text: m.Text, Blocks: m.Blocks}
 	m.Text, m.Blocks = text, blocks
 	m.Versions = append(m.Versions, Version{Text: text, Blocks: blocks})
-	s.changes = append(s.changes, Change{Seq: len(s.changes), Edited: true, Message: *m})
+	s.changes = append(s.changes, Change{Seq: len(s.changes), Edited: true, Message: *m, Before: before})
 	return result{"ok": true, "channel": m.Channel, "ts": m.TS, "text": text}
 }
 
