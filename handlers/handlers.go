@@ -137,14 +137,20 @@ func (h *Handlers) Execute(ctx context.Context, req Request, inv Invocation) (re
 	}
 	reply, err := inv.Command.run(h, &execution{ctx: ctx, req: req, inv: inv})
 	if err != nil {
-		if cutbot.ErrorCode(err) == cutbot.EINTERNAL {
-			log.Error("command failed", "err", err)
-		} else {
-			log.Info("command refused", "err", err)
-		}
-		return ErrorReply{Message: cutbot.ErrorMessage(err)}
+		return errorReply(log, err)
 	}
 	return reply
+}
+
+// errorReply logs err (as an error if it is internal, else as a refusal) and turns it into
+// what the user is shown.
+func errorReply(log *slog.Logger, err error) Reply {
+	if cutbot.ErrorCode(err) == cutbot.EINTERNAL {
+		log.Error("failed", "err", err)
+	} else {
+		log.Info("refused", "err", err)
+	}
+	return ErrorReply{Message: cutbot.ErrorMessage(err)}
 }
 
 func (h *Handlers) help(x *execution) (Reply, error) {

@@ -599,12 +599,7 @@ func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) (reply R
 		return ErrorReply{Message: "That button is not one of cutbot's current buttons."}
 	}
 	if err != nil {
-		if cutbot.ErrorCode(err) == cutbot.EINTERNAL {
-			log.Error("action failed", "err", err)
-		} else {
-			log.Info("action refused", "err", err)
-		}
-		return ErrorReply{Message: cutbot.ErrorMessage(err)}
+		return errorReply(log, err)
 	}
 	return r
 }

@@ -23,6 +23,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"sigs.k8s.io/cutbot/integrations/fakekit"
 )
 
 // Request is one call the fake answered.
@@ -50,7 +52,7 @@ type Server struct {
 	now  func() time.Time
 
 	mu       sync.Mutex
-	changed  chan struct{}
+	changes  fakekit.Changes
 	builds   map[string]*cloudbuildpb.Build
 	order    []string
 	ops      map[string]string // operation name → build id
@@ -71,7 +73,7 @@ func New(now func() time.Time) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{grpc: grpc.NewServer(), lis: lis, now: now, changed: make(chan struct{}),
+	s := &Server{grpc: grpc.NewServer(), lis: lis, now: now,
 		builds: map[string]*cloudbuildpb.Build{}, ops: map[string]string{}, faults: map[string][]codes.Code{}, failAt: map[string]int{}}
 	cloudbuildpb.RegisterCloudBuildServer(s.grpc, s)
 	longrunningpb.RegisterOperationsServer(s.grpc, s)
@@ -115,26 +117,11 @@ func (s *Server) fault(method string) error {
 	return status.Errorf(q[0], "fake: injected %s", q[0])
 }
 
-func (s *Server) notify() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
+func (s *Server) notify() { s.changes.Notify() }
 
 // WaitFor blocks until cond holds or ctx ends; cond may call the Server's methods.
 func (s *Server) WaitFor(ctx context.Context, cond func() bool) error {
-	for {
-		s.mu.Lock()
-		ch := s.changed
-		s.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return s.changes.Wait(ctx, cond)
 }
 
 // Requests returns the calls so far, optionally of some methods only.

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"sigs.k8s.io/cutbot/integrations/fakekit"
 )
 
 // Options describe the workspace. Zero values get the defaults below.
@@ -117,7 +119,7 @@ type Server struct {
 	http *httptest.Server
 
 	mu         sync.Mutex
-	changed    chan struct{} // closed and replaced on every state change
+	changed    fakekit.Changes
 	users      map[string]*User
 	channels   map[string]*channel
 	groups     map[string]*Usergroup
@@ -166,7 +168,6 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		opts:      opts,
-		changed:   make(chan struct{}),
 		users:     map[string]*User{},
 		channels:  map[string]*channel{},
 		groups:    map[string]*Usergroup{},
@@ -301,46 +302,22 @@ func (s *Server) Changes(from int) []Change {
 	return slices.Clone(s.changes[from:])
 }
 
-// notify wakes everything waiting for a change. Call with s.mu held.
-func (s *Server) notify() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
+// notify wakes everything waiting for a change.
+func (s *Server) notify() { s.changed.Notify() }
 
 // WaitFor blocks until cond holds or ctx ends. cond is checked after every change to the
 // workspace; it may call the Server's methods.
 func (s *Server) WaitFor(ctx context.Context, cond func() bool) error {
-	for {
-		s.mu.Lock()
-		ch := s.changed
-		s.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return s.changed.Wait(ctx, cond)
 }
 
 // waitLocked is WaitFor for conditions that read the server's fields: cond runs locked.
 func (s *Server) waitLocked(ctx context.Context, cond func() bool) error {
-	for {
+	return s.changed.Wait(ctx, func() bool {
 		s.mu.Lock()
-		ok := cond()
-		ch := s.changed
-		s.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+		defer s.mu.Unlock()
+		return cond()
+	})
 }
 
 // nextTS returns a new, unique, increasing message timestamp. Call with s.mu held.
