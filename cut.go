@@ -130,6 +130,9 @@ type Confirmation struct {
 	At           time.Time
 }
 
+// MessageLive is the "Kubernetes v1.31.3 is live!" message, posted to the channel.
+const MessageLive = "live"
+
 // Keys of the messages every cut has.
 const (
 	MessageThread = "thread" // the thread's parent: ":thread: Release Cut v1.31.3 (GH Issue)"
@@ -168,6 +171,10 @@ type Cut struct {
 	Confirmations []Confirmation
 	// ConfirmationOutcomes maps a confirmation id to "confirmed", "declined" or "superseded".
 	ConfirmationOutcomes map[string]string
+
+	Issue           *IssueRef // the GitHub issue tracking the cut
+	Gates           *Gates    // the last check before the no-mock stage
+	AnnouncementURL string
 }
 
 // NewCut starts a cut of spec, opened by a user, to be shown in channel.
@@ -284,6 +291,18 @@ func (c *Cut) clone() *Cut {
 		n.Pending = &p
 	}
 	n.Confirmations = slices.Clone(c.Confirmations)
+	if c.Issue != nil {
+		i := *c.Issue
+		n.Issue = &i
+	}
+	if c.Gates != nil {
+		g := *c.Gates
+		g.Checks = slices.Clone(g.Checks)
+		for i := range g.Checks {
+			g.Checks[i].Failing = slices.Clone(g.Checks[i].Failing)
+		}
+		n.Gates = &g
+	}
 	n.ConfirmationOutcomes = maps.Clone(c.ConfirmationOutcomes)
 	return &n
 }

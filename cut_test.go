@@ -35,8 +35,21 @@ func mustApply(t *testing.T, c *Cut, events ...Event) {
 
 const bv = "v1.31.3-rc.0.12+8f0c0a4d"
 
+var gatesOK = GatesChecked{Gates: Gates{By: "U0RM1", Checks: []GateCheck{
+	{Name: "publishing-bot", OK: true, Detail: "kubernetes/kubernetes#56876 is closed", URL: "https://github.com/kubernetes/kubernetes/issues/56876"},
+	{Name: "testgrid", OK: true, Detail: "sig-release-1.31-blocking: 24 jobs passing", URL: "https://testgrid.k8s.io/sig-release-1.31-blocking"},
+}}}
+
+var gatesFailing = GatesChecked{Gates: Gates{By: "U0RM1", Checks: []GateCheck{
+	{Name: "publishing-bot", OK: false, Detail: "kubernetes/kubernetes#56876 is open", URL: "https://github.com/kubernetes/kubernetes/issues/56876"},
+	{Name: "testgrid", OK: false, Detail: "sig-release-1.31-blocking has failing jobs", Failing: []string{"ci-kubernetes-e2e-gci-gce <https://testgrid.k8s.io/x>"}},
+}}}
+
 // start starts a stage's next attempt as U0RM1 would: no-mock stages through a confirmation.
 func start(k StageKind) []Event {
+	if k == NoMockStage {
+		return append([]Event{gatesOK}, RequestConfirmation{ID: "confirm-" + string(k), Stage: k, By: "U0RM1", BuildVersion: bv}, StartStage{Stage: k, By: "U0RM1", Confirmation: "confirm-" + string(k)})
+	}
 	if k.NeedsConfirmation() {
 		id := "confirm-" + string(k)
 		return []Event{RequestConfirmation{ID: id, Stage: k, By: "U0RM1", BuildVersion: bv}, StartStage{Stage: k, By: "U0RM1", Confirmation: id}}
@@ -69,8 +82,10 @@ func TestCutStateMachine(t *testing.T) {
 	mockStageFailed := with(mockStageRunning, StageFailed{Stage: MockStage, Attempt: 1, Reason: "step 4 failed"})
 	mockStageCancelled := with(mockStageRunning, StageCancelled{Stage: MockStage, Attempt: 1, By: "U0RM2"})
 	aborted := with(fresh, Abort{By: "U0RM1", Reason: "wrong day"})
-	mocksPassed := with(fresh, append(pass(MockStage), pass(MockRelease)...)...)
+	mocksPassed := with(fresh, append(append(pass(MockStage), pass(MockRelease)...), gatesOK)...)
+	mocksPassedNoGates := with(fresh, append(pass(MockStage), pass(MockRelease)...)...)
 	noMockRequested := with(mocksPassed, RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv})
+	promoting := with(fresh, append(append(append(pass(MockStage), pass(MockRelease)...), pass(NoMockStage)...), StartStage{Stage: ImagePromotion})...)
 	var all []Event
 	for _, k := range StageKinds {
 		all = append(all, pass(k)...)
@@ -118,7 +133,59 @@ func TestCutStateMachine(t *testing.T) {
 					t.Errorf("pending = %+v, stage %s", c.Pending, c.Stage(NoMockStage).Status())
 				}
 			}},
-		{name: "request confirmation with mocks skipped", setup: freshNoMock, event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv}},
+		{name: "request confirmation with mocks skipped", setup: with(freshNoMock, gatesOK), event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv}},
+
+		// Gates: the no-mock stage needs them checked and passing, or a force.
+		{name: "no-mock stage with gates unchecked", setup: mocksPassedNoGates, event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv}, wantCode: EINVALID, wantMsg: "No-mock Stage is blocked: the gates have not been checked (`/release gates v1.31.3`)"},
+		{name: "no-mock stage with a failing gate", setup: with(mocksPassedNoGates, gatesFailing), event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv}, wantCode: EINVALID,
+			wantMsg: "a gate failed: kubernetes/kubernetes#56876 is open; sig-release-1.31-blocking has failing jobs: ci-kubernetes-e2e-gci-gce"},
+		{name: "no-mock stage forced past a failing gate", setup: with(mocksPassedNoGates, gatesFailing), event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv, Force: "flake, tracked in #128001"},
+			check: func(t *testing.T, c *Cut) {
+				last := c.Audit[len(c.Audit)-1]
+				if !strings.Contains(last.Detail, `forced: "flake, tracked in #128001" past gates (a gate failed: kubernetes/kubernetes#56876 is open`) {
+					t.Errorf("audit = %+v", last)
+				}
+			}},
+		{name: "gates recorded as a fact", setup: fresh, event: gatesFailing,
+			check: func(t *testing.T, c *Cut) {
+				last := c.Audit[len(c.Audit)-1]
+				if last.Action != "gates.checked" || !strings.Contains(last.Detail, "publishing-bot FAILED (kubernetes/kubernetes#56876 is open)") || c.Gates.OK() || c.Gates.At != t0 {
+					t.Errorf("audit %+v, gates %+v", last, c.Gates)
+				}
+			}},
+		{name: "gates without checks", setup: fresh, event: GatesChecked{}, wantCode: EINVALID},
+
+		// The issue.
+		{name: "issue intent", setup: fresh, event: IssueIntent{Repo: "kubernetes/sig-release"}},
+		{name: "issue opened", setup: with(fresh, IssueIntent{Repo: "kubernetes/sig-release"}), event: IssueLinked{Ref: IssueRef{Repo: "kubernetes/sig-release", Number: 2995, URL: "https://github.com/kubernetes/sig-release/issues/2995", Created: true}},
+			check: func(t *testing.T, c *Cut) {
+				if c.Issue.Number != 2995 || c.Audit[len(c.Audit)-1].Action != "issue.opened" {
+					t.Errorf("issue %+v", c.Issue)
+				}
+			}},
+		{name: "second issue", setup: with(fresh, IssueLinked{Ref: IssueRef{Repo: "r/r", Number: 1, URL: "u"}}), event: IssueLinked{Ref: IssueRef{Repo: "r/r", Number: 2, URL: "u2"}}, wantCode: ECONFLICT},
+		{name: "issue intent after the issue is known", setup: with(fresh, IssueLinked{Ref: IssueRef{Repo: "r/r", Number: 1, URL: "u"}}), event: IssueIntent{Repo: "r/r"}, wantCode: ECONFLICT},
+		{name: "issue without number", setup: fresh, event: IssueLinked{Ref: IssueRef{Repo: "r/r", URL: "u"}}, wantCode: EINVALID},
+
+		// Image promotion: a stage cutbot follows on GitHub and prow.
+		{name: "promotion PR found", setup: promoting, event: PromotionPRFound{Attempt: 1, Ref: "kubernetes/k8s.io#9340", URL: "https://github.com/kubernetes/k8s.io/pull/9340", Title: "releng: Image promotion for kubernetes v1.31.3"},
+			check: func(t *testing.T, c *Cut) {
+				a := c.Stage(ImagePromotion).Current()
+				if a.Status != StatusRunning || a.BuildID != "kubernetes/k8s.io#9340" || a.Step != "waiting for approval" || c.Audit[len(c.Audit)-1].Action != "fact.promotion_pr" {
+					t.Errorf("attempt %+v", a)
+				}
+			}},
+		{name: "promotion PR before the stage", setup: mocksPassed, event: PromotionPRFound{Attempt: 1, Ref: "x#1", URL: "u"}, wantCode: EINVALID},
+		{name: "promotion fact", setup: with(promoting, PromotionPRFound{Attempt: 1, Ref: "kubernetes/k8s.io#9340", URL: "u"}), event: StageNoted{Stage: ImagePromotion, Attempt: 1, Key: "merge_sha", Value: "1a2b3c", Fact: "kubernetes/k8s.io#9340 merged at 1a2b3c", Step: "waiting for post-k8sio-image-promo"},
+			check: func(t *testing.T, c *Cut) {
+				a := c.Stage(ImagePromotion).Current()
+				last := c.Audit[len(c.Audit)-1]
+				if a.Outputs["merge_sha"] != "1a2b3c" || a.Step != "waiting for post-k8sio-image-promo" || last.Action != "fact.merge_sha" || last.At != t0 {
+					t.Errorf("attempt %+v, audit %+v", a, last)
+				}
+			}},
+		{name: "announcement link", setup: fresh, event: AnnouncementLinked{URL: "https://groups.google.com/a/kubernetes.io/g/dev/c/E14i6e2ndNc", By: "U0RM2"}},
+		{name: "announcement not a link", setup: fresh, event: AnnouncementLinked{URL: "soon"}, wantCode: EINVALID},
 		{name: "request confirmation out of order", setup: fresh, event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv}, wantCode: EINVALID, wantMsg: "needs Mock Stage (pending), Mock Release (pending)"},
 		{name: "request confirmation forced", setup: fresh, event: RequestConfirmation{ID: "c1", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv, Force: "mocks ran by hand"},
 			check: func(t *testing.T, c *Cut) {

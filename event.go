@@ -107,6 +107,16 @@ func (c *Cut) startable(k StageKind, force string) (*Stage, []string, error) {
 	if len(unmet) > 0 && strings.TrimSpace(force) == "" {
 		return nil, nil, c.refuse("%s needs %s to succeed first; --force \"reason\" overrides, and is recorded", k.Title(), strings.Join(unmet, ", "))
 	}
+	if k == NoMockStage && !c.Gates.OK() {
+		why := "the gates have not been checked (`/release gates " + c.Spec.Version.String() + "`)"
+		if c.Gates != nil {
+			why = "a gate failed: " + c.Gates.Failures()
+		}
+		if strings.TrimSpace(force) == "" {
+			return nil, nil, c.refuse("%s is blocked: %s; --force \"reason\" overrides, and is recorded", k.Title(), why)
+		}
+		unmet = append(unmet, "gates ("+why+")")
+	}
 	return s, unmet, nil
 }
 

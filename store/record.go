@@ -28,6 +28,30 @@ type cutRecord struct {
 	Pending     *confirmationRecord      `json:"pending,omitempty"`
 	Confirms    []confirmationRecord     `json:"confirmations,omitempty"`
 	Outcomes    map[string]string        `json:"confirmation_outcomes,omitempty"`
+	Issue       *issueRecord             `json:"issue,omitempty"`
+	Gates       *gatesRecord             `json:"gates,omitempty"`
+	Announce    string                   `json:"announcement_url,omitempty"`
+}
+
+type issueRecord struct {
+	Repo    string `json:"repo"`
+	Number  int    `json:"number,omitempty"`
+	URL     string `json:"url,omitempty"`
+	Created bool   `json:"created,omitempty"`
+}
+
+type gatesRecord struct {
+	At     time.Time         `json:"at"`
+	By     string            `json:"by,omitempty"`
+	Checks []gateCheckRecord `json:"checks"`
+}
+
+type gateCheckRecord struct {
+	Name    string   `json:"name"`
+	OK      bool     `json:"ok"`
+	Detail  string   `json:"detail,omitempty"`
+	URL     string   `json:"url,omitempty"`
+	Failing []string `json:"failing,omitempty"`
 }
 
 type confirmationRecord struct {
@@ -118,6 +142,17 @@ func fromCut(c *cutbot.Cut) cutRecord {
 		r.Confirms = append(r.Confirms, fromConfirmation(cf))
 	}
 	r.Outcomes = c.ConfirmationOutcomes
+	if c.Issue != nil {
+		r.Issue = &issueRecord{Repo: c.Issue.Repo, Number: c.Issue.Number, URL: c.Issue.URL, Created: c.Issue.Created}
+	}
+	if c.Gates != nil {
+		g := &gatesRecord{At: c.Gates.At, By: c.Gates.By}
+		for _, ch := range c.Gates.Checks {
+			g.Checks = append(g.Checks, gateCheckRecord{Name: ch.Name, OK: ch.OK, Detail: ch.Detail, URL: ch.URL, Failing: ch.Failing})
+		}
+		r.Gates = g
+	}
+	r.Announce = c.AnnouncementURL
 	for _, e := range c.Audit {
 		r.Audit = append(r.Audit, auditRecord{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Stage: string(e.Stage), Attempt: e.Attempt, Detail: e.Detail})
 	}
@@ -159,6 +194,17 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 		c.Confirmations = append(c.Confirmations, cf.toConfirmation())
 	}
 	c.ConfirmationOutcomes = r.Outcomes
+	if r.Issue != nil {
+		c.Issue = &cutbot.IssueRef{Repo: r.Issue.Repo, Number: r.Issue.Number, URL: r.Issue.URL, Created: r.Issue.Created}
+	}
+	if r.Gates != nil {
+		g := &cutbot.Gates{At: r.Gates.At, By: r.Gates.By}
+		for _, ch := range r.Gates.Checks {
+			g.Checks = append(g.Checks, cutbot.GateCheck{Name: ch.Name, OK: ch.OK, Detail: ch.Detail, URL: ch.URL, Failing: ch.Failing})
+		}
+		c.Gates = g
+	}
+	c.AnnouncementURL = r.Announce
 	for k, m := range r.Messages {
 		c.Messages[k] = cutbot.MessageRef{Channel: m.Channel, TS: m.TS, Permalink: m.Permalink}
 	}
