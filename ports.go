@@ -106,3 +106,89 @@ type Directory interface {
 	// ReleaseManagers names who may, for refusal messages (e.g. "@release-managers").
 	ReleaseManagers(ctx context.Context) string
 }
+
+// Issue is a GitHub issue as cutbot reads it.
+type Issue struct {
+	Repo   string
+	Number int
+	URL    string
+	Title  string
+	Body   string
+	State  string // "open" or "closed"
+	Labels []string
+}
+
+// PullRequest is a GitHub pull request as cutbot follows it.
+type PullRequest struct {
+	Repo      string
+	Number    int
+	URL       string
+	Title     string
+	HeadRef   string // the branch, e.g. kubernetes-v1.31.3-image-promotion
+	Author    string
+	State     string // "open" or "closed"
+	Labels    []string
+	Approved  bool // an approving review, or the approved and lgtm labels
+	Held      bool // do-not-merge/hold
+	Merged    bool
+	MergeSHA  string
+	MergedAt  time.Time
+	CreatedAt time.Time
+}
+
+// Ref is "owner/repo#number".
+func (p PullRequest) Ref() string { return p.Repo + "#" + strconv.Itoa(p.Number) }
+
+// CommitStatus is one context of a commit's combined status.
+type CommitStatus struct {
+	State string // pending, success, failure, error
+	URL   string
+	At    time.Time
+}
+
+// GitHub is what cutbot reads and writes on GitHub. Errors are coded; EUNAVAILABLE for rate
+// limits and outages, which are worth retrying later.
+type GitHub interface {
+	CreateIssue(ctx context.Context, repo, title, body string, labels []string) (Issue, error)
+	Issue(ctx context.Context, repo string, number int) (Issue, error)
+	EditIssueBody(ctx context.Context, repo string, number int, body string) error
+	// FindIssue returns an issue of repo created since since whose body holds marker.
+	FindIssue(ctx context.Context, repo, marker string, since time.Time) (Issue, bool, error)
+	FileContent(ctx context.Context, repo, path, ref string) (string, error)
+	OpenPullRequests(ctx context.Context, repo string) ([]PullRequest, error)
+	PullRequest(ctx context.Context, repo string, number int) (PullRequest, error)
+	Comments(ctx context.Context, repo string, number int) ([]string, error)
+	Comment(ctx context.Context, repo string, number int, body string) error
+	// CommitStatus returns the status of one context on a commit, if it has one.
+	CommitStatus(ctx context.Context, repo, sha, context string) (CommitStatus, bool, error)
+	// Contains reports whether head's history includes base.
+	Contains(ctx context.Context, repo, base, head string) (bool, error)
+	// Release returns the URL of the GitHub release of tag, if it exists.
+	Release(ctx context.Context, repo, tag string) (string, bool, error)
+}
+
+// TestGridJob is one job (tab) of a testgrid dashboard's summary.
+type TestGridJob struct {
+	Name   string
+	Status string // PASSING, FAILING, FLAKY, ...
+	URL    string
+}
+
+// TestGrid reads dashboard summaries, as krel testgridshot does.
+type TestGrid interface {
+	Summary(ctx context.Context, dashboard string) (url string, jobs []TestGridJob, err error)
+}
+
+// ProwJob is one run of a prow job.
+type ProwJob struct {
+	Job     string
+	State   string // triggered, pending, success, failure, aborted, error
+	BaseSHA string
+	URL     string
+	Start   time.Time
+}
+
+// Prow lists runs of a job.
+type Prow interface {
+	Jobs(ctx context.Context, job string) ([]ProwJob, error)
+}

@@ -50,6 +50,9 @@ func cutAt(t *testing.T, version string, k cutbot.StageKind) *cutbot.Cut {
 		t.Fatal(err)
 	}
 	c.ID = "00000042"
+	if err := c.Apply(cutbot.GatesChecked{Gates: cutbot.Gates{Checks: []cutbot.GateCheck{{Name: "testgrid", OK: true}}}}, t0); err != nil {
+		t.Fatal(err)
+	}
 	const bv = "v1.31.3-rc.0.12+8f0c0a4d"
 	step := func(k cutbot.StageKind) {
 		var events []cutbot.Event

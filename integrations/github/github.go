@@ -1,0 +1,320 @@
+// Package github reads and writes GitHub for cutbot with the real go-github client: the cut
+// issue, the publishing-bot gate, the image-promotion PR and its checks, the release. It
+// implements cutbot.GitHub.
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"sigs.k8s.io/cutbot"
+)
+
+// DefaultAPIURL is github.com's API.
+const DefaultAPIURL = "https://api.github.com/"
+
+// Client is a cutbot.GitHub.
+type Client struct {
+	c     *gh.Client
+	login string // the token's user, who creates cutbot's issues
+}
+
+var _ cutbot.GitHub = (*Client)(nil)
+
+// New returns a client for the API at apiURL ("" for github.com; GitHub Enterprise's is
+// https://HOST/api/v3/) authenticated with token.
+func New(ctx context.Context, apiURL, token string, httpClient *http.Client) (*Client, error) {
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	c := gh.NewClient(httpClient)
+	if token != "" {
+		c = c.WithAuthToken(token)
+	}
+	if apiURL != "" && apiURL != DefaultAPIURL {
+		if !strings.HasSuffix(apiURL, "/") {
+			apiURL += "/"
+		}
+		u, err := url.Parse(apiURL)
+		if err != nil {
+			return nil, fmt.Errorf("GITHUB_API_URL %q: %w", apiURL, err)
+		}
+		c.BaseURL, c.UploadURL = u, u
+	}
+	client := &Client{c: c}
+	user, _, err := c.Users.Get(ctx, "")
+	if err != nil {
+		return nil, client.coded("read the token's user", err)
+	}
+	client.login = user.GetLogin()
+	return client, nil
+}
+
+// Login is the user the token belongs to.
+func (c *Client) Login() string { return c.login }
+
+func split(repo string) (string, string, error) {
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", cutbot.Errorf(cutbot.EINVALID, "%q is not a repository: use owner/name", repo)
+	}
+	return owner, name, nil
+}
+
+func issueOf(repo string, i *gh.Issue) cutbot.Issue {
+	var labels []string
+	for _, l := range i.Labels {
+		labels = append(labels, l.GetName())
+	}
+	return cutbot.Issue{Repo: repo, Number: i.GetNumber(), URL: i.GetHTMLURL(), Title: i.GetTitle(), Body: i.GetBody(), State: i.GetState(), Labels: labels}
+}
+
+func (c *Client) CreateIssue(ctx context.Context, repo, title, body string, labels []string) (cutbot.Issue, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return cutbot.Issue{}, err
+	}
+	i, _, err := c.c.Issues.Create(ctx, owner, name, &gh.IssueRequest{Title: &title, Body: &body, Labels: &labels})
+	if err != nil {
+		return cutbot.Issue{}, c.coded("open an issue in "+repo, err)
+	}
+	return issueOf(repo, i), nil
+}
+
+func (c *Client) Issue(ctx context.Context, repo string, number int) (cutbot.Issue, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return cutbot.Issue{}, err
+	}
+	i, _, err := c.c.Issues.Get(ctx, owner, name, number)
+	if err != nil {
+		return cutbot.Issue{}, c.coded(fmt.Sprintf("read %s#%d", repo, number), err)
+	}
+	return issueOf(repo, i), nil
+}
+
+func (c *Client) EditIssueBody(ctx context.Context, repo string, number int, body string) error {
+	owner, name, err := split(repo)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.c.Issues.Edit(ctx, owner, name, number, &gh.IssueRequest{Body: &body})
+	return c.coded(fmt.Sprintf("edit %s#%d", repo, number), err)
+}
+
+func (c *Client) FindIssue(ctx context.Context, repo, marker string, since time.Time) (cutbot.Issue, bool, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return cutbot.Issue{}, false, err
+	}
+	opts := &gh.IssueListByRepoOptions{Creator: c.login, State: "all", Since: since, ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		issues, resp, err := c.c.Issues.ListByRepo(ctx, owner, name, opts)
+		if err != nil {
+			return cutbot.Issue{}, false, c.coded("list issues of "+repo, err)
+		}
+		for _, i := range issues {
+			if !i.IsPullRequest() && strings.Contains(i.GetBody(), marker) {
+				return issueOf(repo, i), true, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return cutbot.Issue{}, false, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+func (c *Client) FileContent(ctx context.Context, repo, path, ref string) (string, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return "", err
+	}
+	f, _, _, err := c.c.Repositories.GetContents(ctx, owner, name, path, &gh.RepositoryContentGetOptions{Ref: ref})
+	if err != nil {
+		return "", c.coded(fmt.Sprintf("read %s/%s", repo, path), err)
+	}
+	if f == nil {
+		return "", cutbot.Errorf(cutbot.EINVALID, "%s/%s is a directory, not a file", repo, path)
+	}
+	return f.GetContent()
+}
+
+func (c *Client) prOf(ctx context.Context, repo string, p *gh.PullRequest, reviews bool) (cutbot.PullRequest, error) {
+	pr := cutbot.PullRequest{Repo: repo, Number: p.GetNumber(), URL: p.GetHTMLURL(), Title: p.GetTitle(), HeadRef: p.GetHead().GetRef(),
+		Author: p.GetUser().GetLogin(), State: p.GetState(), Merged: p.GetMerged(), MergeSHA: p.GetMergeCommitSHA(),
+		MergedAt: p.GetMergedAt().Time, CreatedAt: p.GetCreatedAt().Time}
+	for _, l := range p.Labels {
+		pr.Labels = append(pr.Labels, l.GetName())
+	}
+	pr.Held = slices.Contains(pr.Labels, "do-not-merge/hold")
+	pr.Approved = slices.Contains(pr.Labels, "approved") && slices.Contains(pr.Labels, "lgtm")
+	if !pr.Merged {
+		pr.MergeSHA = "" // GitHub's test-merge commit of an open PR means nothing here
+	}
+	if reviews && !pr.Approved && !pr.Merged {
+		owner, name, _ := split(repo)
+		rs, _, err := c.c.PullRequests.ListReviews(ctx, owner, name, pr.Number, &gh.ListOptions{PerPage: 100})
+		if err != nil {
+			return pr, c.coded(fmt.Sprintf("read the reviews of %s", pr.Ref()), err)
+		}
+		for _, r := range rs {
+			pr.Approved = pr.Approved || r.GetState() == "APPROVED"
+		}
+	}
+	return pr, nil
+}
+
+func (c *Client) OpenPullRequests(ctx context.Context, repo string) ([]cutbot.PullRequest, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return nil, err
+	}
+	ps, _, err := c.c.PullRequests.List(ctx, owner, name, &gh.PullRequestListOptions{State: "open", Sort: "created", Direction: "desc", ListOptions: gh.ListOptions{PerPage: 100}})
+	if err != nil {
+		return nil, c.coded("list the open pull requests of "+repo, err)
+	}
+	out := make([]cutbot.PullRequest, 0, len(ps))
+	for _, p := range ps {
+		pr, _ := c.prOf(ctx, repo, p, false)
+		out = append(out, pr)
+	}
+	return out, nil
+}
+
+func (c *Client) PullRequest(ctx context.Context, repo string, number int) (cutbot.PullRequest, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return cutbot.PullRequest{}, err
+	}
+	p, _, err := c.c.PullRequests.Get(ctx, owner, name, number)
+	if err != nil {
+		return cutbot.PullRequest{}, c.coded(fmt.Sprintf("read %s#%d", repo, number), err)
+	}
+	return c.prOf(ctx, repo, p, true)
+}
+
+func (c *Client) Comments(ctx context.Context, repo string, number int) ([]string, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		cs, resp, err := c.c.Issues.ListComments(ctx, owner, name, number, opts)
+		if err != nil {
+			return nil, c.coded(fmt.Sprintf("read the comments of %s#%d", repo, number), err)
+		}
+		for _, cm := range cs {
+			out = append(out, cm.GetBody())
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+func (c *Client) Comment(ctx context.Context, repo string, number int, body string) error {
+	owner, name, err := split(repo)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.c.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: &body})
+	return c.coded(fmt.Sprintf("comment on %s#%d", repo, number), err)
+}
+
+func (c *Client) CommitStatus(ctx context.Context, repo, sha, context string) (cutbot.CommitStatus, bool, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return cutbot.CommitStatus{}, false, err
+	}
+	cs, _, err := c.c.Repositories.GetCombinedStatus(ctx, owner, name, sha, &gh.ListOptions{PerPage: 100})
+	if err != nil {
+		return cutbot.CommitStatus{}, false, c.coded(fmt.Sprintf("read the status of %s@%s", repo, sha), err)
+	}
+	for _, s := range cs.Statuses {
+		if s.GetContext() == context {
+			return cutbot.CommitStatus{State: s.GetState(), URL: s.GetTargetURL(), At: s.GetUpdatedAt().Time}, true, nil
+		}
+	}
+	return cutbot.CommitStatus{}, false, nil
+}
+
+func (c *Client) Contains(ctx context.Context, repo, base, head string) (bool, error) {
+	if base == head {
+		return true, nil
+	}
+	owner, name, err := split(repo)
+	if err != nil {
+		return false, err
+	}
+	cmp, _, err := c.c.Repositories.CompareCommits(ctx, owner, name, base, head, &gh.ListOptions{PerPage: 1})
+	if err != nil {
+		return false, c.coded(fmt.Sprintf("compare %s...%s in %s", base, head, repo), err)
+	}
+	st := cmp.GetStatus()
+	return st == "ahead" || st == "identical", nil
+}
+
+func (c *Client) Release(ctx context.Context, repo, tag string) (string, bool, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return "", false, err
+	}
+	r, _, err := c.c.Repositories.GetReleaseByTag(ctx, owner, name, tag)
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, c.coded(fmt.Sprintf("read the %s release of %s", tag, repo), err)
+	}
+	return r.GetHTMLURL(), true, nil
+}
+
+// coded turns a go-github error into a coded error: rate limits and outages are EUNAVAILABLE
+// (worth retrying later), a refused token says what scope is needed.
+func (c *Client) coded(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var abuse *gh.AbuseRateLimitError
+	var rate *gh.RateLimitError
+	var er *gh.ErrorResponse
+	switch {
+	case errors.As(err, &abuse):
+		wait := "a while"
+		if abuse.RetryAfter != nil {
+			wait = abuse.RetryAfter.String()
+		}
+		return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EUNAVAILABLE, "GitHub's secondary rate limit stopped cutbot from trying to %s; it waits %s before trying again", what, wait), err)
+	case errors.As(err, &rate):
+		return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EUNAVAILABLE, "GitHub's rate limit stopped cutbot from trying to %s until %s", what, rate.Rate.Reset.Format(time.Kitchen)), err)
+	case errors.As(err, &er) && er.Response != nil:
+		switch code := er.Response.StatusCode; {
+		case code == http.StatusUnauthorized || code == http.StatusForbidden:
+			return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EUNAUTHORIZED, "GitHub refused to let cutbot %s (%d): check that GITHUB_TOKEN is valid and may write issues and pull-request comments there", what, code), err)
+		case code == http.StatusNotFound:
+			return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.ENOTFOUND, "GitHub could not %s: not found", what), err)
+		case code == http.StatusUnprocessableEntity:
+			return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EINVALID, "GitHub rejected the request to %s: %s", what, er.Message), err)
+		case code >= 500:
+			return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EUNAVAILABLE, "GitHub could not %s just now (%d); cutbot will try again", what, code), err)
+		}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EUNAVAILABLE, "could not reach GitHub to %s; cutbot will try again", what), err)
+	}
+	return fmt.Errorf("github: %s: %w", what, err)
+}

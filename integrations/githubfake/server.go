@@ -1,0 +1,500 @@
+// Package githubfake is a stateful fake of the parts of GitHub's REST API cutbot uses, for
+// tests and the sandbox: issues (with bodies humans edit), comments, pull requests with labels
+// and reviews, merges, commit statuses, comparisons, releases and file contents. The real
+// go-github client talks to it over HTTP; every request is recorded.
+package githubfake
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/cutbot/integrations/fakekit"
+)
+
+// Request is one API call the fake answered.
+type Request struct {
+	Method, Path string
+	Body         string
+	Status       int
+}
+
+type comment struct {
+	ID   int64
+	User string
+	Body string
+}
+
+type issue struct {
+	Number    int
+	Title     string
+	Body      string
+	State     string
+	User      string
+	Labels    []string
+	CreatedAt time.Time
+	Comments  []comment
+	PR        *pull
+}
+
+type pull struct {
+	HeadRef  string
+	Merged   bool
+	MergeSHA string
+	MergedAt time.Time
+	Reviews  []string
+}
+
+type status struct {
+	Context, State, URL string
+	At                  time.Time
+}
+
+type repo struct {
+	issues   map[int]*issue
+	next     int
+	files    map[string]string
+	statuses map[string][]status
+	history  []string // the default branch's commits, oldest first
+	releases map[string]string
+}
+
+// Server is a running fake.
+type Server struct {
+	http  *httptest.Server
+	token string
+	login string
+	now   func() time.Time
+
+	mu        sync.Mutex
+	changes   fakekit.Changes
+	repos     map[string]*repo
+	requests  []Request
+	limited   int
+	retry     time.Duration
+	commentID int64
+	shaSeq    int
+}
+
+// New starts a fake GitHub that accepts token and says it belongs to login.
+func New(token, login string, now func() time.Time) *Server {
+	if now == nil {
+		now = time.Now
+	}
+	s := &Server{token: token, login: login, now: now, repos: map[string]*repo{}}
+	s.http = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL is the API base URL, for GITHUB_API_URL.
+func (s *Server) URL() string { return s.http.URL + "/" }
+
+// Close stops the server.
+func (s *Server) Close() { s.http.Close() }
+
+func (s *Server) repo(name string) *repo {
+	r := s.repos[name]
+	if r == nil {
+		r = &repo{issues: map[int]*issue{}, next: 1, files: map[string]string{}, statuses: map[string][]status{}, releases: map[string]string{}}
+		s.repos[name] = r
+	}
+	return r
+}
+
+func (s *Server) change(f func()) {
+	s.mu.Lock()
+	f()
+	s.mu.Unlock()
+	s.changes.Notify()
+}
+
+// WaitFor blocks until cond holds or ctx ends; cond may call the Server's methods.
+func (s *Server) WaitFor(ctx context.Context, cond func() bool) error {
+	return s.changes.Wait(ctx, cond)
+}
+
+// Requests returns the calls so far whose "METHOD path" starts with prefix ("" for all).
+func (s *Server) Requests(prefix string) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Request
+	for _, r := range s.requests {
+		if strings.HasPrefix(r.Method+" "+r.Path, prefix) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// SecondaryRateLimit makes the next n calls answer 403 with Retry-After, as GitHub's secondary
+// rate limit does.
+func (s *Server) SecondaryRateLimit(n int, retryAfter time.Duration) {
+	s.change(func() { s.limited, s.retry = n, retryAfter })
+}
+
+// SetFile puts a file in a repository.
+func (s *Server) SetFile(repoName, path, content string) {
+	s.change(func() { s.repo(repoName).files[path] = content })
+}
+
+// AddIssue adds an issue with a given number (0: the next one) and returns its number.
+func (s *Server) AddIssue(repoName string, number int, title, state, user string) int {
+	var n int
+	s.change(func() {
+		r := s.repo(repoName)
+		if number == 0 {
+			number = r.next
+		}
+		r.next = max(r.next, number+1)
+		r.issues[number] = &issue{Number: number, Title: title, State: state, User: user, CreatedAt: s.now()}
+		n = number
+	})
+	return n
+}
+
+// SetIssueState opens or closes an issue.
+func (s *Server) SetIssueState(repoName string, number int, state string) {
+	s.change(func() { s.repo(repoName).issues[number].State = state })
+}
+
+// EditBody changes an issue's body, as a person editing it on GitHub.
+func (s *Server) EditBody(repoName string, number int, body string) {
+	s.change(func() { s.repo(repoName).issues[number].Body = body })
+}
+
+// Issue returns an issue's title, body, state and labels.
+func (s *Server) Issue(repoName string, number int) (title, body, state string, labels []string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.repo(repoName).issues[number]
+	if i == nil {
+		return "", "", "", nil, false
+	}
+	return i.Title, i.Body, i.State, slices.Clone(i.Labels), true
+}
+
+// IssueNumbers lists the numbers of a repository's issues (not PRs), ascending.
+func (s *Server) IssueNumbers(repoName string) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int
+	for n, i := range s.repo(repoName).issues {
+		if i.PR == nil {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CommentsOn returns the bodies of an issue's or PR's comments.
+func (s *Server) CommentsOn(repoName string, number int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	if i := s.repo(repoName).issues[number]; i != nil {
+		for _, c := range i.Comments {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
+// AddPR opens a pull request and returns its number.
+func (s *Server) AddPR(repoName, title, headRef, author string, labels ...string) int {
+	var n int
+	s.change(func() {
+		r := s.repo(repoName)
+		n = r.next
+		r.next++
+		r.issues[n] = &issue{Number: n, Title: title, State: "open", User: author, Labels: labels, CreatedAt: s.now(), PR: &pull{HeadRef: headRef}}
+	})
+	return n
+}
+
+// SetLabels replaces a PR's or issue's labels (as prow does for /lgtm, /approve, /hold).
+func (s *Server) SetLabels(repoName string, number int, labels ...string) {
+	s.change(func() { s.repo(repoName).issues[number].Labels = labels })
+}
+
+// Review adds a review (APPROVED, CHANGES_REQUESTED, COMMENTED) to a PR.
+func (s *Server) Review(repoName string, number int, state string) {
+	s.change(func() {
+		p := s.repo(repoName).issues[number].PR
+		p.Reviews = append(p.Reviews, state)
+	})
+}
+
+// Commit adds a commit to a repository's default branch and returns its sha.
+func (s *Server) Commit(repoName string) string {
+	var sha string
+	s.change(func() { sha = s.commitLocked(repoName) })
+	return sha
+}
+
+func (s *Server) commitLocked(repoName string) string {
+	s.shaSeq++
+	sha := fmt.Sprintf("%040x", uint64(s.shaSeq)*0x9e3779b97f4a7c15)
+	r := s.repo(repoName)
+	r.history = append(r.history, sha)
+	return sha
+}
+
+// Merge merges a PR, adding its merge commit to the default branch, and returns the sha.
+func (s *Server) Merge(repoName string, number int) string {
+	var sha string
+	s.change(func() {
+		i := s.repo(repoName).issues[number]
+		sha = s.commitLocked(repoName)
+		i.State, i.PR.Merged, i.PR.MergeSHA, i.PR.MergedAt = "closed", true, sha, s.now()
+	})
+	return sha
+}
+
+// SetStatus sets a commit status context, as prow reports a job.
+func (s *Server) SetStatus(repoName, sha, context, state, url string) {
+	s.change(func() {
+		r := s.repo(repoName)
+		list := r.statuses[sha]
+		for i := range list {
+			if list[i].Context == context {
+				list[i] = status{context, state, url, s.now()}
+				return
+			}
+		}
+		r.statuses[sha] = append(list, status{context, state, url, s.now()})
+	})
+}
+
+// AddRelease publishes a GitHub release for tag.
+func (s *Server) AddRelease(repoName, tag string) {
+	s.change(func() {
+		s.repo(repoName).releases[tag] = fmt.Sprintf("https://github.com/%s/releases/tag/%s", repoName, tag)
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	var body []byte
+	if r.Body != nil {
+		body = make([]byte, 0, 1024)
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Body.Read(buf)
+			body = append(body, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+	}
+	status, res := s.route(r, body)
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Body: string(body), Status: status})
+	retry := s.retry
+	s.mu.Unlock()
+	s.changes.Notify()
+	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusForbidden && retry > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(res)
+}
+
+type obj = map[string]any
+
+func (s *Server) route(r *http.Request, body []byte) (int, any) {
+	auth := r.Header.Get("Authorization")
+	if auth != "Bearer "+s.token && auth != "token "+s.token {
+		return http.StatusUnauthorized, obj{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limited > 0 {
+		s.limited--
+		return http.StatusForbidden, obj{"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}
+	}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) == 1 && parts[0] == "user" {
+		return http.StatusOK, obj{"login": s.login, "id": 1, "type": "Bot"}
+	}
+	if len(parts) < 4 || parts[0] != "repos" {
+		return http.StatusNotFound, obj{"message": "Not Found"}
+	}
+	name := parts[1] + "/" + parts[2]
+	rp := s.repo(name)
+	rest := parts[3:]
+	num := func(i int) (*issue, bool) {
+		if len(rest) <= i {
+			return nil, false
+		}
+		n, err := strconv.Atoi(rest[i])
+		if err != nil {
+			return nil, false
+		}
+		is := rp.issues[n]
+		return is, is != nil
+	}
+	switch {
+	case rest[0] == "issues" && len(rest) == 1 && r.Method == http.MethodPost:
+		var req struct {
+			Title  string   `json:"title"`
+			Body   string   `json:"body"`
+			Labels []string `json:"labels"`
+		}
+		if json.Unmarshal(body, &req) != nil || req.Title == "" {
+			return http.StatusUnprocessableEntity, obj{"message": "Validation Failed", "errors": []obj{{"resource": "Issue", "field": "title", "code": "missing_field"}}}
+		}
+		n := rp.next
+		rp.next++
+		i := &issue{Number: n, Title: req.Title, Body: req.Body, State: "open", User: s.login, Labels: req.Labels, CreatedAt: s.now()}
+		rp.issues[n] = i
+		return http.StatusCreated, s.issueJSON(name, i)
+	case rest[0] == "issues" && len(rest) == 1 && r.Method == http.MethodGet:
+		q := r.URL.Query()
+		since, _ := time.Parse(time.RFC3339, q.Get("since"))
+		var out []obj
+		for n := rp.next - 1; n > 0; n-- {
+			i := rp.issues[n]
+			if i == nil || (q.Get("creator") != "" && i.User != q.Get("creator")) || (q.Get("state") != "all" && i.State != "open") || i.CreatedAt.Before(since) {
+				continue
+			}
+			out = append(out, s.issueJSON(name, i))
+		}
+		return http.StatusOK, out
+	case rest[0] == "issues" && len(rest) == 2:
+		i, ok := num(1)
+		if !ok {
+			return http.StatusNotFound, obj{"message": "Not Found"}
+		}
+		if r.Method == http.MethodPatch {
+			var req map[string]any
+			json.Unmarshal(body, &req)
+			if b, ok := req["body"].(string); ok {
+				i.Body = b
+			}
+			if st, ok := req["state"].(string); ok {
+				i.State = st
+			}
+		}
+		return http.StatusOK, s.issueJSON(name, i)
+	case rest[0] == "issues" && len(rest) == 3 && rest[2] == "comments":
+		i, ok := num(1)
+		if !ok {
+			return http.StatusNotFound, obj{"message": "Not Found"}
+		}
+		if r.Method == http.MethodPost {
+			var req struct {
+				Body string `json:"body"`
+			}
+			json.Unmarshal(body, &req)
+			s.commentID++
+			i.Comments = append(i.Comments, comment{ID: s.commentID, User: s.login, Body: req.Body})
+			return http.StatusCreated, obj{"id": s.commentID, "body": req.Body, "user": obj{"login": s.login}}
+		}
+		var out []obj
+		for _, c := range i.Comments {
+			out = append(out, obj{"id": c.ID, "body": c.Body, "user": obj{"login": c.User}})
+		}
+		return http.StatusOK, out
+	case rest[0] == "pulls" && len(rest) == 1:
+		var out []obj
+		for n := rp.next - 1; n > 0; n-- {
+			if i := rp.issues[n]; i != nil && i.PR != nil && (r.URL.Query().Get("state") == "all" || i.State == r.URL.Query().Get("state") || r.URL.Query().Get("state") == "") {
+				out = append(out, s.pullJSON(name, i))
+			}
+		}
+		return http.StatusOK, out
+	case rest[0] == "pulls" && len(rest) == 2:
+		i, ok := num(1)
+		if !ok || i.PR == nil {
+			return http.StatusNotFound, obj{"message": "Not Found"}
+		}
+		return http.StatusOK, s.pullJSON(name, i)
+	case rest[0] == "pulls" && len(rest) == 3 && rest[2] == "reviews":
+		i, ok := num(1)
+		if !ok || i.PR == nil {
+			return http.StatusNotFound, obj{"message": "Not Found"}
+		}
+		var out []obj
+		for k, st := range i.PR.Reviews {
+			out = append(out, obj{"id": k + 1, "state": st})
+		}
+		return http.StatusOK, out
+	case rest[0] == "commits" && len(rest) == 3 && rest[2] == "status":
+		var list []obj
+		combined := "pending"
+		for _, st := range rp.statuses[rest[1]] {
+			list = append(list, obj{"context": st.Context, "state": st.State, "target_url": st.URL, "updated_at": st.At.Format(time.RFC3339)})
+			combined = st.State
+		}
+		return http.StatusOK, obj{"state": combined, "sha": rest[1], "statuses": list, "total_count": len(list)}
+	case rest[0] == "compare" && len(rest) == 2:
+		base, head, ok := strings.Cut(rest[1], "...")
+		bi, hi := slices.Index(rp.history, base), slices.Index(rp.history, head)
+		if !ok || bi < 0 || hi < 0 {
+			return http.StatusNotFound, obj{"message": "Not Found"}
+		}
+		st := "identical"
+		switch {
+		case hi > bi:
+			st = "ahead"
+		case hi < bi:
+			st = "behind"
+		}
+		return http.StatusOK, obj{"status": st, "ahead_by": max(hi-bi, 0), "behind_by": max(bi-hi, 0)}
+	case rest[0] == "releases" && len(rest) == 3 && rest[1] == "tags":
+		u, ok := rp.releases[rest[2]]
+		if !ok {
+			return http.StatusNotFound, obj{"message": "Not Found"}
+		}
+		return http.StatusOK, obj{"tag_name": rest[2], "html_url": u, "name": "Kubernetes " + rest[2]}
+	case rest[0] == "contents" && len(rest) >= 2:
+		path := strings.Join(rest[1:], "/")
+		c, ok := rp.files[path]
+		if !ok {
+			return http.StatusNotFound, obj{"message": "Not Found"}
+		}
+		return http.StatusOK, obj{"type": "file", "encoding": "base64", "name": rest[len(rest)-1], "path": path, "content": base64.StdEncoding.EncodeToString([]byte(c))}
+	}
+	return http.StatusNotFound, obj{"message": "Not Found"}
+}
+
+func labelsJSON(labels []string) []obj {
+	out := []obj{}
+	for _, l := range labels {
+		out = append(out, obj{"name": l})
+	}
+	return out
+}
+
+func (s *Server) issueJSON(repoName string, i *issue) obj {
+	kind := "issues"
+	o := obj{"number": i.Number, "title": i.Title, "body": i.Body, "state": i.State, "labels": labelsJSON(i.Labels),
+		"user": obj{"login": i.User}, "created_at": i.CreatedAt.Format(time.RFC3339)}
+	if i.PR != nil {
+		kind = "pull"
+		o["pull_request"] = obj{"url": fmt.Sprintf("https://api.github.com/repos/%s/pulls/%d", repoName, i.Number)}
+	}
+	o["html_url"] = fmt.Sprintf("https://github.com/%s/%s/%d", repoName, kind, i.Number)
+	return o
+}
+
+func (s *Server) pullJSON(repoName string, i *issue) obj {
+	o := obj{"number": i.Number, "title": i.Title, "body": i.Body, "state": i.State, "labels": labelsJSON(i.Labels),
+		"user": obj{"login": i.User}, "created_at": i.CreatedAt.Format(time.RFC3339), "head": obj{"ref": i.PR.HeadRef},
+		"html_url": fmt.Sprintf("https://github.com/%s/pull/%d", repoName, i.Number), "merged": i.PR.Merged}
+	if i.PR.Merged {
+		o["merge_commit_sha"] = i.PR.MergeSHA
+		o["merged_at"] = i.PR.MergedAt.Format(time.RFC3339)
+	}
+	return o
+}
