@@ -309,3 +309,15 @@ func (c *Cut) clone() *Cut {
 
 // Clone returns a deep copy of the cut.
 func (c *Cut) Clone() *Cut { return c.clone() }
+
+// HumanDuration reads "1h 52m", "12m 3s", "40s".
+func HumanDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
+}

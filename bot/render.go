@@ -286,9 +286,9 @@ func (v view) StageLine(c *cutbot.Cut, k cutbot.StageKind, n int) (string, []sla
 		}
 		second = "Current status: " + escape(step)
 	case cutbot.StatusSucceeded:
-		second = fmt.Sprintf("-> :white_check_mark: (%s)", humanDuration(a.Duration(v.Now)))
+		second = fmt.Sprintf("-> :white_check_mark: (%s)", cutbot.HumanDuration(a.Duration(v.Now)))
 	case cutbot.StatusFailed:
-		second = fmt.Sprintf("-> :x: %s (after %s)", escape(a.Error), humanDuration(a.Duration(v.Now)))
+		second = fmt.Sprintf("-> :x: %s (after %s)", escape(a.Error), cutbot.HumanDuration(a.Duration(v.Now)))
 	case cutbot.StatusCancelled:
 		who := "in Cloud Build"
 		for _, e := range c.Audit {
@@ -296,7 +296,7 @@ func (v view) StageLine(c *cutbot.Cut, k cutbot.StageKind, n int) (string, []sla
 				who = "by " + user(e.Actor)
 			}
 		}
-		second = fmt.Sprintf("-> :no_entry_sign: cancelled %s (after %s)", who, humanDuration(a.Duration(v.Now)))
+		second = fmt.Sprintf("-> :no_entry_sign: cancelled %s (after %s)", who, cutbot.HumanDuration(a.Duration(v.Now)))
 	}
 	text := head + "\n" + second
 	meta := []string{fmt.Sprintf("attempt %d", n), "started by " + user(a.StartedBy)}
@@ -367,17 +367,6 @@ func (v view) Confirmation(c *cutbot.Cut, id string) (string, []slack.Block) {
 	return head + "\n" + summary, blocks
 }
 
-// humanDuration reads "1h 52m", "12m 3s", "40s".
-func humanDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d >= time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%ds", int(d.Seconds()))
-}
 
 // Reply renders what the user who ran a command sees.
 func Reply(r handlers.Reply) (string, []slack.Block) {
