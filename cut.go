@@ -239,6 +239,9 @@ func (c *Cut) Standing() string {
 		}
 		return "planned, next: " + next.Kind.Title()
 	default:
+		if a := next.Current(); !next.Kind.IsBuild() && a.Step != "" && st.InFlight() {
+			return fmt.Sprintf("%s: %s", next.Kind.Title(), a.Step)
+		}
 		return fmt.Sprintf("%s %s (attempt %d)", next.Kind.Title(), st, next.Current().N)
 	}
 }

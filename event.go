@@ -260,7 +260,8 @@ func (e StageWarned) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 		return nil, c.conflict("%s attempt %d was already warned about (%s)", e.Stage.Title(), e.Attempt, e.Kind)
 	}
 	a.Warned = append(a.Warned, e.Kind)
-	return &AuditEntry{Actor: a.StartedBy, Action: "stage.warned", Stage: e.Stage, Attempt: e.Attempt, Detail: e.Detail}, nil
+	kind, _, _ := strings.Cut(e.Kind, ":")
+	return &AuditEntry{Actor: a.StartedBy, Action: "stage.warned." + kind, Stage: e.Stage, Attempt: e.Attempt, Detail: e.Detail}, nil
 }
 
 // BuildSubmitted records that the outside system accepted an attempt and gave it an id.

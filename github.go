@@ -220,7 +220,7 @@ func (c *Cut) Helpers() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, e := range c.Audit {
-		if e.Actor == "" || seen[e.Actor] || strings.HasPrefix(e.Action, "fact.") || e.Action == "stage.warned" {
+		if e.Actor == "" || seen[e.Actor] || strings.HasPrefix(e.Action, "fact.") || strings.HasPrefix(e.Action, "stage.warned") {
 			continue
 		}
 		seen[e.Actor] = true

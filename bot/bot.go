@@ -69,6 +69,18 @@ type Config struct {
 	Sleep func(context.Context, time.Duration) error
 	// NewID makes confirmation ids (tests make them predictable).
 	NewID func() string
+
+	// The GitHub side; see handlers.Deps.
+	GitHub        cutbot.GitHub
+	TestGrid      cutbot.TestGrid
+	Prow          cutbot.Prow
+	IssueRepo     string
+	IssueTemplate string
+	PromotionRepo string
+	ReleaseRepo   string
+	PublishingBot string
+	RemindAfter   time.Duration
+	GitHubEvery   time.Duration
 }
 
 // Bot is cutbot's Slack side.
@@ -123,7 +135,8 @@ func New(cfg Config, st Store) (*Bot, error) {
 	)
 	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log}
 	b.poster = newPoster(api, cfg.Log, cfg.Sleep)
-	b.msg = &messenger{api: api, poster: b.poster, log: cfg.Log, clock: cfg.Clock, builds: cfg.Builder != nil}
+	b.msg = &messenger{api: api, poster: b.poster, log: cfg.Log, clock: cfg.Clock,
+		base: view{Builds: cfg.Builder != nil, ManagersGroup: cfg.ManagersGroup, PromotionRepo: cfg.PromotionRepo}}
 	b.handlers = handlers.New(handlers.Deps{
 		Store:     st,
 		Messenger: b.msg,
@@ -139,6 +152,17 @@ func New(cfg Config, st Store) (*Bot, error) {
 		WarnQueued:  cfg.WarnQueued,
 		WarnRunning: cfg.WarnRunning,
 		NewID:       cfg.NewID,
+
+		GitHub:        cfg.GitHub,
+		TestGrid:      cfg.TestGrid,
+		Prow:          cfg.Prow,
+		IssueRepo:     cfg.IssueRepo,
+		IssueTemplate: cfg.IssueTemplate,
+		PromotionRepo: cfg.PromotionRepo,
+		ReleaseRepo:   cfg.ReleaseRepo,
+		PublishingBot: cfg.PublishingBot,
+		RemindAfter:   cfg.RemindAfter,
+		GitHubEvery:   cfg.GitHubEvery,
 	})
 	return b, nil
 }
@@ -163,7 +187,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() { runErr <- sm.RunContext(runCtx) }()
-	if b.cfg.Builder != nil {
+	if b.cfg.Builder != nil || b.cfg.GitHub != nil {
 		b.inflight.Add(1)
 		go func() {
 			defer b.inflight.Done()

@@ -12,11 +12,19 @@ import (
 	"sigs.k8s.io/cutbot/integrations/civersion"
 	"sigs.k8s.io/cutbot/integrations/cloudbuild"
 	"sigs.k8s.io/cutbot/integrations/cloudbuildfake"
+	"sigs.k8s.io/cutbot/integrations/github"
+	"sigs.k8s.io/cutbot/integrations/githubfake"
+	"sigs.k8s.io/cutbot/integrations/prow"
+	"sigs.k8s.io/cutbot/integrations/testgrid"
 )
 
 // builds is the build side of a test: the real Cloud Build client against the fake server, a
 // fake dl.k8s.io, poll ticks the test sends, and a clock and sleep the test controls.
 type builds struct {
+	gh       *githubfake.Server
+	ghClient *github.Client
+	testgrid *testgrid.Fake
+	prow     *prow.Fake
 	cb       *cloudbuildfake.Server
 	client   *cloudbuild.Client
 	dl       *httptest.Server
@@ -59,6 +67,25 @@ func newBuilds(t testing.TB) *builds {
 	}))
 	t.Cleanup(bl.dl.Close)
 	bl.cb, bl.client = cb, client
+
+	// GitHub, testgrid and prow, as on a good day: the publishing-bot issue closed, the
+	// blocking dashboards green, the cut-release template in kubernetes/sig-release.
+	bl.gh = githubfake.New("ghp_fake", "cutbot-bot", bl.clock.Now)
+	t.Cleanup(bl.gh.Close)
+	bl.gh.SetFile("kubernetes/sig-release", ".github/ISSUE_TEMPLATE/cut-release.md", githubfake.CutReleaseTemplate)
+	bl.gh.AddIssue("kubernetes/sig-release", 2990, "Cut v1.31.2 release", "closed", "someone")
+	bl.gh.AddIssue("kubernetes/kubernetes", 56876, "publishing-bot is broken", "closed", "k8s-publishing-bot")
+	bl.ghClient, err = github.New(context.Background(), bl.gh.URL(), "ghp_fake", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl.testgrid = testgrid.NewFake()
+	t.Cleanup(bl.testgrid.Close)
+	for _, d := range []string{"sig-release-1.31-blocking", "sig-release-1.30-blocking", "sig-release-master-blocking"} {
+		bl.testgrid.Set(d, map[string]string{"build-" + d: "PASSING", "ci-kubernetes-e2e-gci-gce": "PASSING", "verify": "FLAKY"})
+	}
+	bl.prow = prow.NewFake()
+	t.Cleanup(bl.prow.Close)
 	return bl
 }
 
@@ -77,6 +104,10 @@ func (bl *builds) configure(cfg *Config) {
 		bl.sleeps = append(bl.sleeps, d)
 		return nil
 	}
+	cfg.GitHub = bl.ghClient
+	cfg.TestGrid = &testgrid.Client{BaseURL: bl.testgrid.URL()}
+	cfg.Prow = &prow.Client{BaseURL: bl.prow.URL()}
+	cfg.RemindAfter = 2 * time.Hour
 	cfg.NewID = func() string {
 		bl.mu.Lock()
 		defer bl.mu.Unlock()

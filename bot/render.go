@@ -76,9 +76,14 @@ func statusEmoji(c *cutbot.Cut) string {
 	return ":large_blue_circle:"
 }
 
-// threadTitle is the handbook's thread parent: ":thread: Release Cut v1.31.3 (GH Issue)".
-func threadTitle(c *cutbot.Cut) string {
-	return fmt.Sprintf(":thread: Release Cut %s (GH Issue: not linked yet)", c.Version())
+// threadTitle is the handbook's thread parent: ":thread: Release Cut v1.31.3 (GH Issue)", the
+// text fallback and the linked form.
+func threadTitle(c *cutbot.Cut) (string, string) {
+	if c.Issue != nil && c.Issue.Known() {
+		return fmt.Sprintf(":thread: Release Cut %s (GH Issue)", c.Version()), fmt.Sprintf(":thread: Release Cut %s (%s)", c.Version(), link(c.Issue.URL, "GH Issue"))
+	}
+	t := fmt.Sprintf(":thread: Release Cut %s (GH Issue: not linked yet)", c.Version())
+	return t, t
 }
 
 func specLine(c *cutbot.Cut) string {
@@ -91,14 +96,24 @@ func specLine(c *cutbot.Cut) string {
 
 // view renders cuts as of a moment, knowing whether builds can be started from Slack.
 type view struct {
-	Now    time.Time
-	Builds bool // builds are configured: show the buttons that start them
+	Now           time.Time
+	Builds        bool   // builds are configured: show the buttons that start them
+	ManagersGroup string // usergroup id of the release managers, for cc: mentions
+	PromotionRepo string // where image-promotion PRs are opened
+}
+
+// group mentions the release managers' usergroup.
+func (v view) group() string {
+	if v.ManagersGroup == "" {
+		return "@release-managers"
+	}
+	return "<!subteam^" + v.ManagersGroup + ">"
 }
 
 // ThreadParent renders the parent message of a cut's thread. It shows where the cut stands
 // and, when the next stage can start, a button that starts it.
 func (v view) ThreadParent(c *cutbot.Cut) (string, []slack.Block) {
-	title := threadTitle(c)
+	title, linked := threadTitle(c)
 	standing := fmt.Sprintf("%s %s", statusEmoji(c), capitalize(c.Standing()))
 	if c.Status == cutbot.CutAborted {
 		standing = fmt.Sprintf(":no_entry: Aborted by %s: %s", user(lastActor(c, "cut.aborted")), escape(c.AbortReason))
@@ -107,7 +122,7 @@ func (v view) ThreadParent(c *cutbot.Cut) (string, []slack.Block) {
 		standing += fmt.Sprintf(" · waiting for %s to confirm %s", user(c.Pending.By), c.Pending.Stage.Title())
 	}
 	blocks := []slack.Block{
-		section(title),
+		section(linked),
 		contextBlock(specLine(c), "opened by "+user(c.OpenedBy), standing),
 	}
 	if b := v.nextButton(c); b != nil {
@@ -218,8 +233,20 @@ func (v view) AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 	switch e.Action {
 	case "cut.aborted":
 		text = fmt.Sprintf(":no_entry: %s aborted the cut of %s: %s", user(e.Actor), c.Version(), escape(e.Detail))
-	case "stage.warned":
+	case "stage.warned.unapproved":
+		text = fmt.Sprintf(":bell: %s: the image promotion %s.", v.group(), escape(e.Detail))
+	case "stage.warned.job-failed":
+		text = fmt.Sprintf(":x: %s", escape(e.Detail))
+	case "stage.warned.queued", "stage.warned.running", "stage.warned.permission":
 		text = fmt.Sprintf(":warning: %s (attempt %d) %s. Started by %s.", e.Stage.Title(), e.Attempt, escape(e.Detail), user(e.Actor))
+	case "gates.checked":
+		text = v.gatesNote(c)
+	case "stage.started":
+		if e.Stage == cutbot.ImagePromotion {
+			text = v.promotionNote(c)
+		} else {
+			text = fmt.Sprintf("%s started %s", user(e.Actor), e.Stage.Title())
+		}
 	default:
 		text = fmt.Sprintf("%s: %s %s", user(e.Actor), e.Action, escape(e.Detail))
 	}
@@ -253,6 +280,9 @@ func (v view) CutMessage(c *cutbot.Cut, key string) (string, []slack.Block, erro
 	case strings.HasPrefix(key, "confirm:"):
 		t, b := v.Confirmation(c, strings.TrimPrefix(key, "confirm:"))
 		return t, b, nil
+	case key == cutbot.MessageLive:
+		t, b := v.Live(c)
+		return t, b, nil
 	}
 	return "", nil, fmt.Errorf("unknown message key %q", key)
 }
@@ -271,6 +301,9 @@ func (v view) StageLine(c *cutbot.Cut, k cutbot.StageKind, n int) (string, []sla
 		return text, []slack.Block{section(text)}
 	}
 	a := &s.Attempts[n-1]
+	if k == cutbot.ImagePromotion {
+		return v.promotionLine(a)
+	}
 	head := fmt.Sprintf(":hourglass_flowing_sand: %s", k.Title())
 	if a.LogURL != "" {
 		head += " (" + link(a.LogURL, "logs") + ")"
@@ -313,6 +346,106 @@ func (v view) StageLine(c *cutbot.Cut, k cutbot.StageKind, n int) (string, []sla
 		blocks = append(blocks, slack.NewActionBlock("retry", b))
 	}
 	return text, blocks
+}
+
+// promotionLine is the handbook's image-promotion lines: the PR, cc the release managers,
+// and "-> Image promotion is :white_check_mark:" once the promotion job passed.
+func (v view) promotionLine(a *cutbot.Attempt) (string, []slack.Block) {
+	lines := []string{a.LogURL, fmt.Sprintf("Image Promotion PR (%s)", link(a.LogURL, "link")), "cc: " + v.group()}
+	switch a.Status {
+	case cutbot.StatusSucceeded:
+		lines = append(lines, "-> Image promotion is :white_check_mark:")
+	case cutbot.StatusRunning, cutbot.StatusSubmitting:
+		if a.Step != "" {
+			lines = append(lines, "Current status: "+escape(a.Step))
+		}
+	case cutbot.StatusCancelled:
+		lines = append(lines, "-> :no_entry_sign: cancelled")
+	}
+	text := strings.Join(lines, "\n")
+	blocks := []slack.Block{section(text)}
+	var facts []string
+	if sha := a.Outputs["merge_sha"]; sha != "" {
+		facts = append(facts, "merged at `"+sha[:min(12, len(sha))]+"`")
+	}
+	if u := a.Outputs["job_url"]; u != "" {
+		facts = append(facts, link(u, "post-k8sio-image-promo passed"))
+	}
+	if len(facts) > 0 {
+		blocks = append(blocks, contextBlock(strings.Join(facts, " · ")))
+	}
+	return text, blocks
+}
+
+// Live is the handbook's announcement: ":kubernetes: Kubernetes v1.31.3 is live! (shoutout
+// to @a & @b for helping cut the release)", with the announcement link once it is known.
+func (v view) Live(c *cutbot.Cut) (string, []slack.Block) {
+	var names []string
+	for _, id := range c.Helpers() {
+		names = append(names, user(id))
+	}
+	text := fmt.Sprintf(":kubernetes: Kubernetes %s is live!", c.Version())
+	if len(names) > 0 {
+		text += fmt.Sprintf(" (shoutout to %s for helping cut the release)", strings.Join(names, " & "))
+	}
+	if c.AnnouncementURL != "" {
+		text += "\n" + c.AnnouncementURL
+	}
+	return text, []slack.Block{section(text)}
+}
+
+// gatesNote shows the result of the last gate check.
+func (v view) gatesNote(c *cutbot.Cut) string {
+	g := c.Gates
+	if g == nil {
+		return "Gates: not checked."
+	}
+	head := fmt.Sprintf(":white_check_mark: Gates for the no-mock stage of %s passed", c.Version())
+	if !g.OK() {
+		head = fmt.Sprintf(":x: Gates for the no-mock stage of %s failed; it is blocked unless forced", c.Version())
+	}
+	if g.By != "" {
+		head += " (checked for " + user(g.By) + ")"
+	}
+	lines := []string{head + ":"}
+	for _, ch := range g.Checks {
+		mark := ":white_check_mark:"
+		if !ch.OK {
+			mark = ":x:"
+		}
+		line := fmt.Sprintf("%s %s: %s", mark, ch.Name, escape(ch.Detail))
+		if ch.URL != "" {
+			line = fmt.Sprintf("%s %s: %s", mark, link(ch.URL, ch.Name), escape(ch.Detail))
+		}
+		var failing []string
+		for _, f := range ch.Failing {
+			name, url, ok := strings.Cut(strings.TrimSuffix(f, ">"), " <")
+			if ok {
+				failing = append(failing, link(url, name))
+			} else {
+				failing = append(failing, escape(f))
+			}
+		}
+		if len(failing) > 0 {
+			line += ": " + strings.Join(failing, ", ")
+		}
+		lines = append(lines, "• "+line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// promotionNote says which kpromo command to run, as the handbook's step 6 does.
+func (v view) promotionNote(c *cutbot.Cut) string {
+	var tags []string
+	for _, t := range cutbot.PromotionTags(c.Version()) {
+		tags = append(tags, fmt.Sprintf("--tag=\"%s\"", t))
+	}
+	repo := v.PromotionRepo
+	if repo == "" {
+		repo = "kubernetes/k8s.io"
+	}
+	return fmt.Sprintf(":hourglass_flowing_sand: Image promotion of %s: run\n`kpromo pr --fork=<your GitHub user> %s --interactive=true`\ncutbot watches %s for the PR, or point it there with `/release promotion %s <PR URL>`.",
+		c.Version(), strings.Join(tags, " "), repo, c.Version())
 }
 
 // Confirmation renders a request to run a no-mock stage: what will run, and the buttons. Only
@@ -366,7 +499,6 @@ func (v view) Confirmation(c *cutbot.Cut, id string) (string, []slack.Block) {
 	}
 	return head + "\n" + summary, blocks
 }
-
 
 // Reply renders what the user who ran a command sees.
 func Reply(r handlers.Reply) (string, []slack.Block) {

@@ -151,6 +151,9 @@ func TestRenderStageLines(t *testing.T) {
 
 	// The confirmation of the no-mock stage, pending and then confirmed.
 	apply(t, c, cutbot.BuildSubmitted{Stage: cutbot.MockRelease, Attempt: 1, BuildID: "b3"}, cutbot.StageSucceeded{Stage: cutbot.MockRelease, Attempt: 1},
+		cutbot.GatesChecked{Gates: cutbot.Gates{By: alice, Checks: []cutbot.GateCheck{
+			{Name: "publishing-bot", OK: true, Detail: "kubernetes/kubernetes#56876 is closed", URL: "https://github.com/kubernetes/kubernetes/issues/56876"},
+			{Name: "testgrid", OK: true, Detail: "sig-release-1.31-blocking: 24 jobs, none failing", URL: "https://testgrid.k8s.io/sig-release-1.31-blocking"}}}},
 		cutbot.RequestConfirmation{ID: "c0ffee", Stage: cutbot.NoMockStage, By: alice, BuildVersion: bv, Target: "k8s-release (us-central1)"})
 	text, blocks = v.Confirmation(c, "c0ffee")
 	golden(t, "confirm-pending", text, blocks)

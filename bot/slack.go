@@ -24,10 +24,14 @@ type messenger struct {
 	poster *poster
 	log    *slog.Logger
 	clock  cutbot.Clock
-	builds bool
+	base   view // what every rendering shares
 }
 
-func (m *messenger) view() view { return view{Now: m.clock.Now(), Builds: m.builds} }
+func (m *messenger) view() view {
+	v := m.base
+	v.Now = m.clock.Now()
+	return v
+}
 
 var _ cutbot.Messenger = (*messenger)(nil)
 
@@ -48,6 +52,9 @@ func (m *messenger) Post(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 			return cutbot.MessageRef{}, fmt.Errorf("post %s of cut %s: its thread is not posted yet", key, c.ID)
 		}
 		opts = append(opts, slack.MsgOptionTS(parent.TS))
+		if key == cutbot.MessageLive {
+			opts = append(opts, slack.MsgOptionBroadcast()) // in the thread and in the channel
+		}
 	}
 	channel, ts, err := m.poster.post(ctx, c.Channel, newContent(text, blocks), opts...)
 	if err != nil {

@@ -66,7 +66,7 @@ func TestStagesOnCloudBuild(t *testing.T) {
 	r.run(alice, "next v1.31.3 mock-release")
 	mustContain(t, "out of order", r.lastReply(alice), "Mock Release needs Mock Stage (pending) to succeed first; --force")
 	r.run(alice, "next v1.31.3 image-promotion")
-	mustContain(t, "manual stage", r.lastReply(alice), "cutbot does not run Image Promotion yet")
+	mustContain(t, "watched stage out of order", r.lastReply(alice), "Image Promotion needs Mock Stage (pending), Mock Release (pending), No-mock Stage (pending) to succeed first")
 	if bl.created() != 0 {
 		t.Fatalf("%d builds created by refused requests", bl.created())
 	}
@@ -154,21 +154,47 @@ func TestStagesOnCloudBuild(t *testing.T) {
 	bl.cb.Succeed(bl.lastBuild(t))
 	bl.poll(t)
 
-	// No-mock release: image promotion is not automated yet, so it needs --force; the reason
-	// shows in the thread and the audit trail.
-	r.run(alice, "next v1.31.3 nomock-release")
-	mustContain(t, "no force", r.lastReply(alice), "needs Image Promotion (pending) to succeed first")
-	r.run(alice, `next v1.31.3 nomock-release --force "images promoted in kubernetes/k8s.io#9340"`)
+	// Image promotion: cutbot starts watching for the PR; once promoted, the no-mock release
+	// builds from the no-mock stage's version.
+	mustContain(t, "kpromo note", fake.Transcript(channelID), "kpromo pr --fork=<your GitHub user> --tag=\"v1.31.3\"")
+	mustContain(t, "parent while promoting", fake.Text(parent(t, fake)), "Image Promotion: waiting for the promotion PR")
+	pr := bl.gh.AddPR("kubernetes/k8s.io", "releng: Image promotion for kubernetes v1.31.3", "kubernetes-v1.31.3-image-promotion", "alice", "do-not-merge/hold")
+	bl.poll(t)
+	bl.gh.SetLabels("kubernetes/k8s.io", pr, "approved", "lgtm")
+	sha := bl.gh.Merge("kubernetes/k8s.io", pr)
+	bl.gh.SetStatus("kubernetes/k8s.io", sha, "post-k8sio-image-promo", "success", "https://prow.k8s.io/view/gs/kubernetes-ci-logs/logs/post-k8sio-image-promo/42")
+	bl.poll(t)
+	mustContain(t, "promotion", fake.Transcript(channelID), "-> Image promotion is :white_check_mark:")
+	r.click(alice, "Start No-mock Release")
 	r.click(alice, "Confirm No-mock Release")
 	req = bl.cb.Requests("CreateBuild")[3]
 	if req.Build.Substitutions["_BUILDVERSION"] != "v1.31.3-rc.0.14+9e1d1b5e" || req.Build.Substitutions["_KUBERNETES_GCS_BUCKET"] != "gs://kubernetes-release/stage/v1.31.3-rc.0.14+9e1d1b5e/v1.31.3/gcs-stage/v1.31.3" {
 		t.Errorf("no-mock release substitutions: %v", req.Build.Substitutions)
 	}
+}
+
+// TestForcePastPromotion: a release manager who promoted by hand stops cutbot's watch and
+// forces the no-mock release; the reason shows in the thread and the audit trail.
+func TestForcePastPromotion(t *testing.T) {
+	fake := workspace(t)
+	bl := newBuilds(t)
+	r := startBotWith(t, fake, "", bl)
+	r.run(alice, "cut v1.31.3 --no-mock-run")
+	r.run(alice, "next v1.31.3")
+	r.click(alice, "Confirm No-mock Stage")
+	bl.cb.Succeed(bl.lastBuild(t))
+	bl.poll(t)
+	r.run(alice, "next v1.31.3 nomock-release")
+	mustContain(t, "promotion running", r.lastReply(alice), "Image Promotion is submitting; wait for it or cancel it")
+	r.run(alice, "cancel v1.31.3")
+	mustContain(t, "cancel the watch", r.lastReply(alice), "Stopped following Image Promotion.")
+	r.run(alice, `next v1.31.3 nomock-release --force "images promoted in kubernetes/k8s.io#9340"`)
+	r.click(alice, "Confirm No-mock Release")
 	mustContain(t, "forced line", fake.Text(lastLine(t, fake, "No-mock Release")), ":warning: forced by @alice: images promoted in kubernetes/k8s.io#9340")
 	c := activeCut(t, r.store, "v1.31.3")
 	var forced bool
 	for _, e := range c.Audit {
-		forced = forced || (e.Stage == cutbot.NoMockRelease && strings.Contains(e.Detail, `forced: "images promoted in kubernetes/k8s.io#9340" past Image Promotion (pending)`))
+		forced = forced || (e.Stage == cutbot.NoMockRelease && strings.Contains(e.Detail, `forced: "images promoted in kubernetes/k8s.io#9340" past Image Promotion (cancelled)`))
 	}
 	if !forced {
 		t.Errorf("the force is not in the audit trail: %+v", c.Audit)

@@ -61,11 +61,11 @@ func TestParseErrors(t *testing.T) {
 		text, want string
 		usage      string // the command whose usage the reply shows
 	}{
-		{"deploy v1.31.3", `Unknown command "deploy". Commands: cut, status, next, retry, cancel, abort, help. Try ` + "`/release help`.", ""},
+		{"deploy v1.31.3", `Unknown command "deploy". Commands: cut, status, next, retry, cancel, gates, promotion, announce, abort, help. Try ` + "`/release help`.", ""},
 		{"stauts", "Did you mean `status`?", ""},
 		{"cut", "`cut` needs VERSION.", "cut"},
 		{"cut v1.31.3 v1.30.7", "at most 1 argument(s); unexpected \"v1.30.7\"", "cut"},
-		{"cut v1.31.3 --force", `Unknown flag "--force" for ` + "`cut`. `cut` takes --type, --branch, --no-mock-run, --dry-run.", "cut"},
+		{"cut v1.31.3 --force", `Unknown flag "--force" for ` + "`cut`. `cut` takes --type, --branch, --no-mock-run, --issue, --dry-run.", "cut"},
 		{"cut v1.31.3 --type", "--type needs a value: --type TYPE.", "cut"},
 		{"cut v1.31.3 --type --dry-run", "--type needs a value", "cut"},
 		{"cut v1.31.3 --dry-run=yes", "--dry-run is a switch and takes no value", "cut"},
@@ -97,13 +97,16 @@ func TestParseErrors(t *testing.T) {
 
 func TestUsageComesFromTheTable(t *testing.T) {
 	for name, want := range map[string]string{
-		"cut":    "cut VERSION [--type TYPE] [--branch BRANCH] [--no-mock-run] [--dry-run]",
-		"status": "status [VERSION]",
-		"abort":  `abort VERSION --reason "REASON"`,
-		"help":   "help [COMMAND]",
-		"next":   `next VERSION [STAGE] [--force "REASON"]`,
-		"retry":  `retry VERSION [--force "REASON"]`,
-		"cancel": "cancel VERSION",
+		"cut":       "cut VERSION [--type TYPE] [--branch BRANCH] [--no-mock-run] [--issue NUMBER] [--dry-run]",
+		"status":    "status [VERSION]",
+		"abort":     `abort VERSION --reason "REASON"`,
+		"help":      "help [COMMAND]",
+		"next":      `next VERSION [STAGE] [--force "REASON"]`,
+		"retry":     `retry VERSION [--force "REASON"]`,
+		"cancel":    "cancel VERSION",
+		"gates":     "gates VERSION",
+		"promotion": `promotion VERSION PR-URL [--force "REASON"]`,
+		"announce":  "announce VERSION URL",
 	} {
 		if got := Lookup(name).Usage(); got != want {
 			t.Errorf("%s usage = %q, want %q", name, got, want)

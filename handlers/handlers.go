@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/cutbot"
@@ -43,6 +45,21 @@ type Deps struct {
 	WarnRunning time.Duration // warn when a build runs longer (0: never)
 	// NewID makes confirmation ids; default random.
 	NewID func() string
+
+	// The GitHub side. GitHub nil means it is not configured: no issue, and the gates
+	// cannot be checked (the no-mock stage then needs --force).
+	GitHub        cutbot.GitHub
+	TestGrid      cutbot.TestGrid
+	Prow          cutbot.Prow
+	IssueRepo     string        // where cut issues are opened, e.g. kubernetes/sig-release
+	IssueTemplate string        // the template's text; "" reads IssueTemplatePath from IssueRepo
+	TemplatePath  string        // default .github/ISSUE_TEMPLATE/cut-release.md
+	PublishingBot string        // the publishing-bot health issue, e.g. kubernetes/kubernetes#56876
+	PromotionRepo string        // where image-promotion PRs are, e.g. kubernetes/k8s.io
+	PromotionJob  string        // the postsubmit that promotes, e.g. post-k8sio-image-promo
+	ReleaseRepo   string        // where the GitHub release appears, e.g. kubernetes/kubernetes
+	RemindAfter   time.Duration // remind the release managers of an unapproved promotion PR
+	GitHubEvery   time.Duration // read GitHub for a cut at most this often while polling
 }
 
 // Handlers runs /release commands.
@@ -63,6 +80,7 @@ type Handlers struct {
 	newID       func() string
 	submitting  submissions
 	backoff     backoffs
+	gh          ghDeps
 }
 
 // New returns Handlers using deps.
@@ -81,7 +99,8 @@ func New(deps Deps) *Handlers {
 	}
 	return &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log,
 		builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
-		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID}
+		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
+		gh: newGHDeps(deps)}
 }
 
 func randomID() string {
@@ -184,12 +203,26 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	issueNumber := 0
+	if n := inv.Flags["issue"]; n != "" {
+		if issueNumber, err = strconv.Atoi(strings.TrimPrefix(n, "#")); err != nil || issueNumber <= 0 {
+			return ErrorReply{Message: fmt.Sprintf("--issue %s is not an issue number, e.g. --issue 2995", n), Usage: inv.Command}, nil
+		}
+	}
 	if inv.Has("dry-run") {
-		return PlanReply{Spec: spec, Existing: existing, Actions: []string{
+		actions := []string{
 			fmt.Sprintf("record the cut of %s (%s on %s)", v, spec.Type, spec.Branch),
 			"post the thread `:thread: Release Cut " + v.String() + "` in the release channel",
 			"post the plan in the thread, every stage pending",
-		}}, nil
+		}
+		switch {
+		case h.gh.api == nil:
+		case issueNumber > 0:
+			actions = append(actions, fmt.Sprintf("track the cut in %s#%d", h.gh.issueRepo, issueNumber))
+		default:
+			actions = append(actions, fmt.Sprintf("open the issue %q in %s from its cut-release template", IssueTitle(v), h.gh.issueRepo))
+		}
+		return PlanReply{Spec: spec, Existing: existing, Actions: actions}, nil
 	}
 	if existing != nil {
 		if !existing.Messages[cutbot.MessageThread].Posted() && existing.Spec == spec {
@@ -224,7 +257,13 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return CutReply{Cut: c, Headline: "Opened the cut.", Brief: true}, nil
+	headline := "Opened the cut."
+	if c, err = h.ensureIssue(ctx, c, issueNumber, x.req.UserID); err != nil {
+		h.log.Error("cut issue", "cut", c.ID, "err", err)
+		headline += " Its GitHub issue could not be opened (" + cutbot.ErrorMessage(err) + "); cutbot tries again when it restarts."
+	}
+	h.refreshAll(ctx, c)
+	return CutReply{Cut: c, Headline: headline, Brief: true}, nil
 }
 
 // activeCut returns the active cut of v, or nil if there is none.
@@ -414,6 +453,11 @@ func (h *Handlers) Resume(ctx context.Context) error {
 			if c, err = h.publish(ctx, c, false); err != nil {
 				errs = append(errs, err)
 				continue
+			}
+			if c.Issue != nil && !c.Issue.Known() {
+				if c, err = h.ensureIssue(ctx, c, 0, ""); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 		if err := h.finishMessages(ctx, c, false); err != nil {

@@ -144,11 +144,24 @@ func (h *Handlers) retry(x *execution) (Reply, error) {
 // for a no-mock one.
 func (h *Handlers) startStage(ctx context.Context, user string, c *cutbot.Cut, k cutbot.StageKind, force string) (Reply, error) {
 	if !k.IsBuild() {
-		return nil, cutbot.Errorf(cutbot.EINVALID, "%s: cutbot does not run %s yet. When it is done by hand, start the next stage with `/release next %s %s --force \"what was done\"`; the reason is recorded.",
-			c.Version(), k.Title(), c.Version(), nextAfter(c, k))
+		if h.gh.api == nil {
+			return nil, cutbot.Errorf(cutbot.EINVALID, "%s: cutbot follows %s on GitHub, which is not configured (GITHUB_TOKEN). When it is done by hand, start the next stage with `/release next %s %s --force \"what was done\"`; the reason is recorded.",
+				c.Version(), k.Title(), c.Version(), nextAfter(c, k))
+		}
+		c, err := h.startWatch(ctx, c, k, user, force)
+		if err != nil {
+			return nil, err
+		}
+		return CutReply{Cut: c, Brief: true, Headline: fmt.Sprintf("Following %s.", k.Title())}, nil
 	}
 	if err := h.buildsConfigured(); err != nil {
 		return nil, err
+	}
+	if k == cutbot.NoMockStage {
+		var err error
+		if c, err = h.checkGates(ctx, c, user); err != nil {
+			return nil, err
+		}
 	}
 	// Refuse what the state machine would refuse before asking anything of the outside world.
 	probe := c.Clone()
@@ -284,7 +297,8 @@ func (h *Handlers) record(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind
 }
 
 // refreshAll edits the thread parent, the plan and every stage line and confirmation to match
-// the cut. The messenger skips edits that change nothing and coalesces the rest.
+// the cut, and brings the cut issue up to date. The messenger skips edits that change nothing
+// and coalesces the rest; the issue is written only when cutbot's parts of it changed.
 func (h *Handlers) refreshAll(ctx context.Context, c *cutbot.Cut) {
 	for key, ref := range c.Messages {
 		if !ref.Posted() || strings.HasPrefix(key, "audit:") {
@@ -294,6 +308,7 @@ func (h *Handlers) refreshAll(ctx context.Context, c *cutbot.Cut) {
 			h.log.Error("update message", "cut", c.ID, "message", key, "err", err)
 		}
 	}
+	h.syncIssue(ctx, c)
 }
 
 // refreshOld is refreshAll for confirmations only.
@@ -356,10 +371,18 @@ func (h *Handlers) cancel(x *execution) (Reply, error) {
 		}
 		return nil, cutbot.Errorf(cutbot.EINVALID, "%s: no build is running; the cut is %s", c.Version(), c.Standing())
 	}
+	a := s.Current()
+	if !s.Kind.IsBuild() {
+		// A watched stage: there is nothing to cancel outside; cutbot stops watching.
+		c, err = h.record(ctx, c, s.Kind, a.N, cutbot.StageCancelled{Stage: s.Kind, Attempt: a.N, By: x.req.UserID})
+		if err != nil {
+			return nil, err
+		}
+		return CutReply{Cut: c, Brief: true, Headline: fmt.Sprintf("Stopped following %s. `/release next %s %s --force \"reason\"` goes on without it.", s.Kind.Title(), c.Version(), nextAfter(c, s.Kind))}, nil
+	}
 	if err := h.buildsConfigured(); err != nil {
 		return nil, err
 	}
-	a := s.Current()
 	id := a.BuildID
 	if id == "" {
 		ref, found, err := h.builder.FindByTag(ctx, cutbot.BuildTag(c.ID, s.Kind, a.N))
@@ -389,7 +412,7 @@ func (h *Handlers) cancel(x *execution) (Reply, error) {
 // records their outcome, and warns about builds that wait or run too long. Run it at start and
 // then every poll interval.
 func (h *Handlers) Poll(ctx context.Context) error {
-	if h.builder == nil {
+	if h.builder == nil && h.gh.api == nil {
 		return nil
 	}
 	cuts, err := h.store.ActiveCuts(ctx)
@@ -398,9 +421,12 @@ func (h *Handlers) Poll(ctx context.Context) error {
 	}
 	var errs []error
 	for _, c := range cuts {
+		if err := h.pollGitHub(ctx, c); err != nil {
+			errs = append(errs, err)
+		}
 		for i := range c.Stages {
 			s := &c.Stages[i]
-			if !s.Status().InFlight() {
+			if !s.Kind.IsBuild() || !s.Status().InFlight() {
 				continue
 			}
 			a := s.Current()
@@ -502,6 +528,17 @@ func (h *Handlers) follow(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind
 		return err
 	}
 	h.log.Info("build moved", "cut", c.ID, "stage", k, "attempt", a.N, "build", a.BuildID, "state", st.State, "step", st.Step)
+	if st.State == cutbot.BuildSucceeded && h.gh.api != nil {
+		// What follows a no-mock build is watched on GitHub: the image promotion after the
+		// stage, the release announcement after the release.
+		next := map[cutbot.StageKind]cutbot.StageKind{cutbot.NoMockStage: cutbot.ImagePromotion, cutbot.NoMockRelease: cutbot.Announcement}[k]
+		if s := c.Stage(next); s != nil && s.Status() == cutbot.StatusPending {
+			if c, err = h.startWatch(ctx, c, next, "", ""); err != nil {
+				return err
+			}
+			return h.pollGitHub(ctx, c)
+		}
+	}
 	return nil
 }
 

@@ -126,6 +126,10 @@ func (s *Server) Transcript(channelID string) string {
 	fmt.Fprintf(&b, "#%s\n", s.ChannelName(channelID))
 	for _, m := range msgs {
 		if m.ThreadTS != "" {
+			if m.Broadcast {
+				fmt.Fprintf(&b, "%s%s (replied to a thread, also sent to the channel)\n", s.author(m), edited(m))
+				b.WriteString(indent(s.Text(m), "  ") + "\n")
+			}
 			continue
 		}
 		fmt.Fprintf(&b, "%s%s\n", s.author(m), edited(m))
@@ -164,6 +168,8 @@ func (s *Server) Describe(c Change) string {
 		head = fmt.Sprintf("%s edited a reply in the thread in %s:", s.author(m), where)
 	case c.Edited:
 		head = fmt.Sprintf("%s edited a message in %s:", s.author(m), where)
+	case m.Broadcast:
+		head = fmt.Sprintf("%s replied in the thread and to %s:", s.author(m), where)
 	case m.ThreadTS != "":
 		head = fmt.Sprintf("%s replied in the thread in %s:", s.author(m), where)
 	default:

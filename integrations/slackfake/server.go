@@ -61,12 +61,14 @@ type Message struct {
 	Channel  string
 	TS       string
 	ThreadTS string // the parent's ts for a reply; "" for a top-level message
-	User     string
-	BotID    string
-	Text     string
-	Blocks   json.RawMessage
-	Metadata *Metadata
-	Versions []Version // Versions[0] is as posted; each chat.update appends one
+	// Broadcast is a thread reply also sent to the channel (reply_broadcast).
+	Broadcast bool
+	User      string
+	BotID     string
+	Text      string
+	Blocks    json.RawMessage
+	Metadata  *Metadata
+	Versions  []Version // Versions[0] is as posted; each chat.update appends one
 	// Ephemeral messages are seen only by To; they come from response_url posts, acks with
 	// a payload, and chat.postEphemeral.
 	Ephemeral bool

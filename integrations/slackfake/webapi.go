@@ -198,7 +198,8 @@ func (s *Server) postMessage(p url.Values) result {
 	if threadTS != "" && s.find(ch.ID, threadTS) == nil {
 		return result{"ok": false, "error": "thread_not_found"}
 	}
-	m := &Message{Channel: ch.ID, TS: s.nextTS(), ThreadTS: threadTS, User: s.opts.BotUserID, BotID: s.opts.BotID, Text: text, Blocks: blocks}
+	m := &Message{Channel: ch.ID, TS: s.nextTS(), ThreadTS: threadTS, User: s.opts.BotUserID, BotID: s.opts.BotID, Text: text, Blocks: blocks,
+		Broadcast: threadTS != "" && p.Get("reply_broadcast") == "true"}
 	if raw := p.Get("metadata"); raw != "" {
 		var md Metadata
 		if err := json.Unmarshal([]byte(raw), &md); err != nil || md.EventType == "" {
@@ -309,6 +310,9 @@ func (s *Server) wire(m *Message, withMetadata bool) result {
 	if m.ThreadTS != "" {
 		w["thread_ts"] = m.ThreadTS
 	}
+	if m.Broadcast {
+		w["subtype"] = "thread_broadcast"
+	}
 	if m.Blocks != nil {
 		w["blocks"] = m.Blocks
 	}
@@ -362,7 +366,7 @@ func (s *Server) history(p url.Values) result {
 		if (oldest != "" && tsLess(m.TS, oldest)) || (latest != "" && tsLess(latest, m.TS)) {
 			continue
 		}
-		if m.ThreadTS == "" {
+		if m.ThreadTS == "" || m.Broadcast {
 			w := s.wire(m, wantMetadata(p))
 			if n := s.replyCount(ch, m.TS); n > 0 {
 				w["thread_ts"], w["reply_count"] = m.TS, n
