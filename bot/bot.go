@@ -71,16 +71,17 @@ type Config struct {
 	NewID func() string
 
 	// The GitHub side; see handlers.Deps.
-	GitHub        cutbot.GitHub
-	TestGrid      cutbot.TestGrid
-	Prow          cutbot.Prow
-	IssueRepo     string
-	IssueTemplate string
-	PromotionRepo string
-	ReleaseRepo   string
-	PublishingBot string
-	RemindAfter   time.Duration
-	GitHubEvery   time.Duration
+	GitHub            cutbot.GitHub
+	TestGrid          cutbot.TestGrid
+	Prow              cutbot.Prow
+	IssueRepo         string
+	IssueTemplate     string
+	IssueTemplatePath string
+	PromotionRepo     string
+	ReleaseRepo       string
+	PublishingBot     string
+	RemindAfter       time.Duration
+	GitHubEvery       time.Duration
 }
 
 // Bot is cutbot's Slack side.
@@ -158,6 +159,7 @@ func New(cfg Config, st Store) (*Bot, error) {
 		Prow:          cfg.Prow,
 		IssueRepo:     cfg.IssueRepo,
 		IssueTemplate: cfg.IssueTemplate,
+		TemplatePath:  cfg.IssueTemplatePath,
 		PromotionRepo: cfg.PromotionRepo,
 		ReleaseRepo:   cfg.ReleaseRepo,
 		PublishingBot: cfg.PublishingBot,

@@ -179,8 +179,15 @@ func stageLine(c *cutbot.Cut, s *cutbot.Stage) string {
 	}
 	line := fmt.Sprintf("%s *%s*", stageEmoji(st), s.Kind.Title())
 	if a := s.Current(); a != nil {
+		label := "logs"
+		if !s.Kind.IsBuild() {
+			label = "PR"
+		}
 		if a.LogURL != "" {
-			line += " (" + link(a.LogURL, "logs") + ")"
+			line += " (" + link(a.LogURL, label) + ")"
+		}
+		if !s.Kind.IsBuild() && st.InFlight() && a.Step != "" {
+			return line + " — " + escape(a.Step)
 		}
 		line += fmt.Sprintf(" — %s", st)
 		if a.N > 1 {

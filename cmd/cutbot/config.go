@@ -63,7 +63,22 @@ type Config struct {
 	PollInterval       time.Duration
 	WarnQueued         time.Duration
 	WarnRunning        time.Duration
+
+	GitHubToken        Secret
+	GitHubAPIURL       string
+	IssueRepo          string
+	IssueTemplatePath  string
+	TestGridURL        string
+	ProwURL            string
+	PromotionRepo      string
+	ReleaseRepo        string
+	PublishingBotIssue string
+	RemindAfter        time.Duration
+	GitHubPollInterval time.Duration
 }
+
+// GitHubEnabled reports whether the GitHub side runs: a token is given.
+func (c Config) GitHubEnabled() bool { return c.GitHubToken != "" }
 
 // BuildsEnabled reports whether stages can run on Cloud Build: both configs are given.
 func (c Config) BuildsEnabled() bool { return c.StageBuildConfig != "" && c.ReleaseBuildConfig != "" }
@@ -94,12 +109,25 @@ var settings = []setting{
 	{Env: "CUTBOT_POLL_INTERVAL", Flag: "poll-interval", Default: "20s", Help: "How often running builds are read."},
 	{Env: "CUTBOT_WARN_QUEUED", Flag: "warn-queued", Default: "20m", Help: "Warn in the thread when a build waits in the queue longer; 0 never."},
 	{Env: "CUTBOT_WARN_RUNNING", Flag: "warn-running", Default: "3h", Help: "Warn in the thread when a build runs longer; 0 never."},
+	{Env: "GITHUB_TOKEN", Help: "GitHub token (or GITHUB_TOKEN_FILE). Turns on the GitHub side: the cut issue, the gates, the promotion PR, the release check.", Secret: true},
+	{Env: "GITHUB_API_URL", Flag: "github-api-url", Default: "https://api.github.com/", Help: "GitHub API base URL; for GitHub Enterprise, https://HOST/api/v3/."},
+	{Env: "CUTBOT_ISSUE_REPO", Flag: "issue-repo", Default: "kubernetes/sig-release", Help: "Where cut issues are opened."},
+	{Env: "CUTBOT_ISSUE_TEMPLATE", Flag: "issue-template", Default: ".github/ISSUE_TEMPLATE/cut-release.md", Help: "The cut-release template's path in the issue repository."},
+	{Env: "CUTBOT_TESTGRID_URL", Flag: "testgrid-url", Default: "https://testgrid.k8s.io/", Help: "testgrid, whose sig-release-<branch>-blocking summary gates the no-mock stage."},
+	{Env: "CUTBOT_PROW_URL", Flag: "prow-url", Default: "https://prow.k8s.io/", Help: "prow, read (prowjobs.js) when the promotion job left no commit status."},
+	{Env: "CUTBOT_PROMOTION_REPO", Flag: "promotion-repo", Default: "kubernetes/k8s.io", Help: "Where image-promotion PRs are opened (kpromo pr)."},
+	{Env: "CUTBOT_RELEASE_REPO", Flag: "release-repo", Default: "kubernetes/kubernetes", Help: "Whose GitHub release must exist before \"is live\"."},
+	{Env: "CUTBOT_PUBLISHING_BOT_ISSUE", Flag: "publishing-bot-issue", Default: "kubernetes/kubernetes#56876", Help: "The issue that is closed while the publishing-bot is healthy."},
+	{Env: "CUTBOT_PROMOTION_REMIND_AFTER", Flag: "promotion-remind-after", Default: "2h", Help: "Remind the release managers in the thread when the promotion PR waits for approval longer."},
+	{Env: "CUTBOT_GITHUB_POLL_INTERVAL", Flag: "github-poll-interval", Default: "1m", Help: "How often GitHub is read for each cut that waits on it."},
 }
 
 var (
-	reChannel = regexp.MustCompile(`^[CG][A-Z0-9]{2,}$`)
-	reGroup   = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
-	reUser    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	reRepo     = regexp.MustCompile(`^[\w.-]+/[\w.-]+$`)
+	reIssueRef = regexp.MustCompile(`^[\w.-]+/[\w.-]+#\d+$`)
+	reChannel  = regexp.MustCompile(`^[CG][A-Z0-9]{2,}$`)
+	reGroup    = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
+	reUser     = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 )
 
 // loadConfig reads the environment, then the flags in args (which override it). It does not
@@ -116,7 +144,7 @@ func loadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (Co
 	for _, s := range []struct {
 		name string
 		dst  *Secret
-	}{{"SLACK_APP_TOKEN", &c.SlackAppToken}, {"SLACK_BOT_TOKEN", &c.SlackBotToken}} {
+	}{{"SLACK_APP_TOKEN", &c.SlackAppToken}, {"SLACK_BOT_TOKEN", &c.SlackBotToken}, {"GITHUB_TOKEN", &c.GitHubToken}} {
 		v, err := secret(getenv, s.name)
 		if err != nil {
 			errs = append(errs, err)
@@ -138,6 +166,14 @@ func loadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (Co
 	fs.StringVar(&c.ReleaseBuildConfig, "release-build-config", env("CUTBOT_RELEASE_BUILD_CONFIG", ""), "")
 	fs.StringVar(&c.CIVersionURL, "ci-version-url", env("CUTBOT_CI_VERSION_URL", civersion.DefaultBaseURL), "")
 	fs.StringVar(&c.ToolRef, "tool-ref", env("CUTBOT_TOOL_REF", "master"), "")
+	fs.StringVar(&c.GitHubAPIURL, "github-api-url", env("GITHUB_API_URL", "https://api.github.com/"), "")
+	fs.StringVar(&c.IssueRepo, "issue-repo", env("CUTBOT_ISSUE_REPO", "kubernetes/sig-release"), "")
+	fs.StringVar(&c.IssueTemplatePath, "issue-template", env("CUTBOT_ISSUE_TEMPLATE", ".github/ISSUE_TEMPLATE/cut-release.md"), "")
+	fs.StringVar(&c.TestGridURL, "testgrid-url", env("CUTBOT_TESTGRID_URL", "https://testgrid.k8s.io/"), "")
+	fs.StringVar(&c.ProwURL, "prow-url", env("CUTBOT_PROW_URL", "https://prow.k8s.io/"), "")
+	fs.StringVar(&c.PromotionRepo, "promotion-repo", env("CUTBOT_PROMOTION_REPO", "kubernetes/k8s.io"), "")
+	fs.StringVar(&c.ReleaseRepo, "release-repo", env("CUTBOT_RELEASE_REPO", "kubernetes/kubernetes"), "")
+	fs.StringVar(&c.PublishingBotIssue, "publishing-bot-issue", env("CUTBOT_PUBLISHING_BOT_ISSUE", "kubernetes/kubernetes#56876"), "")
 	durations := []struct {
 		name, env, def string
 		dst            *time.Duration
@@ -145,6 +181,8 @@ func loadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (Co
 		{"poll-interval", "CUTBOT_POLL_INTERVAL", "20s", &c.PollInterval},
 		{"warn-queued", "CUTBOT_WARN_QUEUED", "20m", &c.WarnQueued},
 		{"warn-running", "CUTBOT_WARN_RUNNING", "3h", &c.WarnRunning},
+		{"promotion-remind-after", "CUTBOT_PROMOTION_REMIND_AFTER", "2h", &c.RemindAfter},
+		{"github-poll-interval", "CUTBOT_GITHUB_POLL_INTERVAL", "1m", &c.GitHubPollInterval},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(env(d.env, d.def))
@@ -260,8 +298,18 @@ func (c *Config) validate() error {
 			bad("CUTBOT_POLL_INTERVAL %s must be positive (20s is usual)", c.PollInterval)
 		}
 	}
-	if u, err := url.Parse(c.CIVersionURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		bad("CUTBOT_CI_VERSION_URL %q is not an http(s) URL, e.g. %s", c.CIVersionURL, civersion.DefaultBaseURL)
+	for name, v := range map[string]string{"CUTBOT_CI_VERSION_URL": c.CIVersionURL, "GITHUB_API_URL": c.GitHubAPIURL, "CUTBOT_TESTGRID_URL": c.TestGridURL, "CUTBOT_PROW_URL": c.ProwURL} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("%s %q is not an http(s) URL", name, v)
+		}
+	}
+	for name, v := range map[string]string{"CUTBOT_ISSUE_REPO": c.IssueRepo, "CUTBOT_PROMOTION_REPO": c.PromotionRepo, "CUTBOT_RELEASE_REPO": c.ReleaseRepo} {
+		if !reRepo.MatchString(v) {
+			bad("%s %q is not a repository: use owner/name", name, v)
+		}
+	}
+	if !reIssueRef.MatchString(c.PublishingBotIssue) {
+		bad("CUTBOT_PUBLISHING_BOT_ISSUE %q: use owner/name#number, e.g. kubernetes/kubernetes#56876", c.PublishingBotIssue)
 	}
 	return errors.Join(errs...)
 }
@@ -288,6 +336,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("gcp_project", c.GCPProject),
 		slog.String("gcp_region", c.GCPRegion),
 		slog.String("cloudbuild_endpoint", c.CloudBuildEndpoint),
+		slog.Any("github_token", c.GitHubToken),
+		slog.String("github_api_url", c.GitHubAPIURL),
+		slog.String("issue_repo", c.IssueRepo),
 	)
 }
 

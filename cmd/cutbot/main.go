@@ -23,6 +23,9 @@ import (
 	"sigs.k8s.io/cutbot/bot"
 	"sigs.k8s.io/cutbot/integrations/civersion"
 	"sigs.k8s.io/cutbot/integrations/cloudbuild"
+	"sigs.k8s.io/cutbot/integrations/github"
+	"sigs.k8s.io/cutbot/integrations/prow"
+	"sigs.k8s.io/cutbot/integrations/testgrid"
 	"sigs.k8s.io/cutbot/store"
 )
 
@@ -156,6 +159,7 @@ func (m *Main) checkConfig(args []string) error {
 		{"CUTBOT_MANAGERS_GROUP", cfg.ManagersGroup},
 		{"CUTBOT_MANAGERS", fmt.Sprint(cfg.Managers)},
 		{"builds", buildsLine(cfg)},
+		{"GitHub", githubLine(cfg)},
 	} {
 		fmt.Fprintf(m.Stdout, "  %-22s %s\n", kv.k, kv.v)
 	}
@@ -171,6 +175,13 @@ func buildsLine(cfg Config) string {
 		ep = "Google's endpoint, Application Default Credentials"
 	}
 	return fmt.Sprintf("projects/%s/locations/%s via %s; polled every %s", cfg.GCPProject, cfg.GCPRegion, ep, cfg.PollInterval)
+}
+
+func githubLine(cfg Config) string {
+	if !cfg.GitHubEnabled() {
+		return "not configured (set GITHUB_TOKEN): no cut issue; the no-mock stage needs --force"
+	}
+	return fmt.Sprintf("%s as %s; issues in %s; promotion PRs in %s", cfg.GitHubAPIURL, cfg.GitHubToken, cfg.IssueRepo, cfg.PromotionRepo)
 }
 
 func (m *Main) run(ctx context.Context, args []string) error {
@@ -217,6 +228,19 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("builds enabled", "project", cfg.GCPProject, "region", cfg.GCPRegion, "stage_config", cfg.StageBuildConfig, "release_config", cfg.ReleaseBuildConfig)
 	} else {
 		log.Info("builds not configured: /release next, retry and cancel will say so")
+	}
+	if cfg.GitHubEnabled() {
+		gh, err := github.New(ctx, cfg.GitHubAPIURL, cfg.GitHubToken.Reveal(), nil)
+		if err != nil {
+			return fmt.Errorf("GitHub at %s: %w", cfg.GitHubAPIURL, err)
+		}
+		bc.GitHub, bc.TestGrid, bc.Prow = gh, &testgrid.Client{BaseURL: cfg.TestGridURL}, &prow.Client{BaseURL: cfg.ProwURL}
+		bc.IssueRepo, bc.PromotionRepo, bc.ReleaseRepo, bc.PublishingBot = cfg.IssueRepo, cfg.PromotionRepo, cfg.ReleaseRepo, cfg.PublishingBotIssue
+		bc.RemindAfter, bc.GitHubEvery = cfg.RemindAfter, cfg.GitHubPollInterval
+		bc.IssueTemplatePath = cfg.IssueTemplatePath
+		log.Info("GitHub side enabled", "api", cfg.GitHubAPIURL, "user", gh.Login(), "issue_repo", cfg.IssueRepo)
+	} else {
+		log.Info("GitHub not configured (GITHUB_TOKEN): no cut issue, and the no-mock stage's gates cannot be checked (it needs --force)")
 	}
 	b, err := bot.New(bc, st)
 	if err != nil {

@@ -184,12 +184,16 @@ func TestSandboxPlaysTheExampleScript(t *testing.T) {
 		`-> :x: failed at staging: Build step 2 "staging" failed`,
 		"› @you clicks [Retry No-mock Stage]",
 		"attempt 2 · started by @you",
-		":warning: forced by @you: images promoted by hand",
+		"No-mock Stage is blocked: a gate failed: sig-release-1.31-blocking: 1 of 4 jobs failing",
+		"cc: @release-managers",
+		":x: post-k8sio-image-promo failed",
+		"-> Image promotion is :white_check_mark:",
+		":kubernetes: Kubernetes v1.31.3 is live! (shoutout to @you for helping cut the release)",
+		"- [x] Collect metrics",
 		"cutbot edited a message in #release-management:\n      :thread: Release Cut v1.30.7",
 		":no_entry: @you aborted the cut of v1.30.7: cherry-pick #128000 must land first",
 		"── the channel as it stands ──",
-		"*Active cuts (2):*",
-		"Next: Image Promotion",
+		"*Active cuts (1):*",
 	} {
 		if !strings.Contains(got, w) {
 			t.Errorf("sandbox output lacks %q", w)

@@ -18,6 +18,8 @@ import (
 	"sigs.k8s.io/cutbot/integrations/slackfake"
 )
 
+const sandboxGitHubToken = "ghp_sandbox_fake_token"
+
 // The sandbox workspace: a #release-management channel, a @release-managers group with
 // "you" and "alex" in it, and "guest", who is not a release manager.
 const (
@@ -32,15 +34,20 @@ var sandboxUsers = []slackfake.User{
 	{ID: "U0GUEST", Name: "guest", RealName: "Guest (not a release manager)"},
 }
 
-const sandboxIntro = `cutbot sandbox: the real bot, against a fake Slack workspace and a fake Cloud Build
-on this machine. #release-management is the release channel; @release-managers holds @you
-and @alex; builds take a few seconds.
-  /release ...          a command (try /release help)
-  click LABEL           press the newest button whose label starts with LABEL
-  @alex ..., @guest ... act as them (@guest is not a release manager)
-  !wait                 wait until every build has finished and the thread caught up
-  !fail-next STEP       make the next build fail at STEP (clone, compiling, staging, ...)
-  # ...                 a note, printed as is
+const sandboxIntro = `cutbot sandbox: the real bot, against fake Slack, Cloud Build, GitHub, testgrid and
+prow on this machine. #release-management is the release channel; @release-managers holds
+@you and @alex; builds take a few seconds.
+  /release ...            a command (try /release help)
+  click LABEL             press the newest button whose label starts with LABEL
+  @alex ..., @guest ...   act as them (@guest is not a release manager)
+  !wait                   wait until every build has finished and the thread caught up
+  !fail-next STEP         make the next build fail at STEP (clone, compiling, staging, ...)
+  !testgrid JOB STATUS    set a job of sig-release-1.31-blocking (PASSING, FAILING, FLAKY)
+  !kpromo VERSION         open the image-promotion PR, as kpromo pr does
+  !approve VERSION        /lgtm, /approve and /unhold the promotion PR
+  !merge VERSION          merge it
+  !promo-job STATUS       post-k8sio-image-promo finishes on the merge (success, failure)
+  # ...                   a note, printed as is
 `
 
 func (m *Main) sandbox(ctx context.Context, args []string) error {
@@ -87,8 +94,11 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	dl := httptest.NewServer(http.HandlerFunc(sandboxCIVersions))
+	ci := &ciVersions{n: map[string]int{}}
+	dl := httptest.NewServer(ci)
 	defer dl.Close()
+	world := newSandboxWorld()
+	defer world.close()
 	for _, u := range sandboxUsers {
 		fake.AddUser(u)
 	}
@@ -102,6 +112,10 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		GCPProject: "k8s-release", GCPRegion: "us-central1", CloudBuildEndpoint: cb.Addr(),
 		StageBuildConfig: stageConfig, ReleaseBuildConfig: releaseConfig, CIVersionURL: dl.URL + "/ci/", ToolRef: "master",
 		PollInterval: *poll, WarnQueued: 20 * time.Minute, WarnRunning: 3 * time.Hour,
+		GitHubToken: Secret(sandboxGitHubToken), GitHubAPIURL: world.gh.URL(), IssueRepo: "kubernetes/sig-release",
+		IssueTemplatePath: ".github/ISSUE_TEMPLATE/cut-release.md", TestGridURL: world.testgrid.URL(), ProwURL: world.prow.URL(),
+		PromotionRepo: "kubernetes/k8s.io", ReleaseRepo: "kubernetes/kubernetes", PublishingBotIssue: "kubernetes/kubernetes#56876",
+		RemindAfter: 2 * time.Hour, GitHubPollInterval: 0,
 	}
 	if *verbose {
 		cfg.LogLevel = "info"
@@ -199,10 +213,16 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 			}
 		case "!wait":
 			fmt.Fprintf(m.Stdout, "\n… waiting for the builds (the bot polls Cloud Build every %s)\n", cfg.PollInterval)
-			err = waitBuilds(wait, cb, polls)
+			err = waitBuilds(wait, cb, polls, world)
 		case "!fail-next":
 			cb.FailNextAt(rest)
 			fmt.Fprintf(m.Stdout, "\n(sandbox: the next build will fail at step %q)\n", rest)
+		case "!testgrid", "!kpromo", "!approve", "!merge", "!promo-job":
+			var said string
+			said, err = world.do(cmd, rest)
+			if err == nil {
+				fmt.Fprintf(m.Stdout, "\n(sandbox: %s)\n", said)
+			}
 		default:
 			fmt.Fprintf(m.Stdout, "sandbox: type /release commands, click LABEL, !wait or !fail-next STEP (got %q)\n", text)
 		}
@@ -216,12 +236,22 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "\n── the channel as it stands ──\n%s", fake.Transcript(sandboxChannel))
+	for i, n := range world.gh.IssueNumbers("kubernetes/sig-release") {
+		title, body, state, _, _ := world.gh.Issue("kubernetes/sig-release", n)
+		if n <= 2990 {
+			continue
+		}
+		fmt.Fprintf(m.Stdout, "\n── https://github.com/kubernetes/sig-release/issues/%d (%s): %s ──\n", n, state, title)
+		if i == 1 { // the first cut's issue, in full
+			fmt.Fprintln(m.Stdout, body)
+		}
+	}
 	return nil
 }
 
 // waitBuilds waits until the fake Cloud Build has no build in progress and the bot has polled
 // twice since (once to see the end, once more so its edits are out).
-func waitBuilds(ctx context.Context, cb *cloudbuildfake.Server, polls chan struct{}) error {
+func waitBuilds(ctx context.Context, cb *cloudbuildfake.Server, polls chan struct{}, world *sandboxWorld) error {
 	for cb.Active() > 0 {
 		select {
 		case <-polls:
@@ -230,6 +260,7 @@ func waitBuilds(ctx context.Context, cb *cloudbuildfake.Server, polls chan struc
 			return fmt.Errorf("builds still running: %w", ctx.Err())
 		}
 	}
+	world.publishReleases(cb)
 	for range 2 {
 		select {
 		case <-polls:
@@ -240,14 +271,24 @@ func waitBuilds(ctx context.Context, cb *cloudbuildfake.Server, polls chan struc
 	return nil
 }
 
-// sandboxCIVersions plays dl.k8s.io/ci: a made-up latest build version for any branch.
-func sandboxCIVersions(w http.ResponseWriter, r *http.Request) {
+// ciVersions plays dl.k8s.io/ci: a made-up latest build version per branch, moving on each
+// time it is asked (as CI does between a mock and a no-mock stage).
+type ciVersions struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *ciVersions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/ci/"), ".txt")
+	c.mu.Lock()
+	c.n[name]++
+	n := c.n[name]
+	c.mu.Unlock()
 	switch {
 	case name == "latest":
-		fmt.Fprintln(w, "v1.36.0-alpha.2.118+5a1c0d3e9f2b47")
+		fmt.Fprintf(w, "v1.36.0-alpha.2.%d+5a1c0d3e9f2b47\n", 117+n)
 	case strings.HasPrefix(name, "latest-"):
-		fmt.Fprintf(w, "v%s.0-rc.0.%d+%08x\n", strings.TrimPrefix(name, "latest-"), 40+time.Now().Second(), time.Now().UnixNano()&0xffffffff)
+		fmt.Fprintf(w, "v%s.0-rc.0.%d+%08x\n", strings.TrimPrefix(name, "latest-"), 40+n, uint32(n*2654435761))
 	default:
 		http.NotFound(w, r)
 	}

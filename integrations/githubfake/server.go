@@ -6,6 +6,7 @@ package githubfake
 
 import (
 	"context"
+	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -242,7 +243,7 @@ func (s *Server) Commit(repoName string) string {
 
 func (s *Server) commitLocked(repoName string) string {
 	s.shaSeq++
-	sha := fmt.Sprintf("%040x", uint64(s.shaSeq)*0x9e3779b97f4a7c15)
+	sha := fmt.Sprintf("%x", sha1.Sum([]byte(fmt.Sprintf("commit %d of %s", s.shaSeq, repoName))))
 	r := s.repo(repoName)
 	r.history = append(r.history, sha)
 	return sha

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/integrations/cloudbuildfake"
+	"sigs.k8s.io/cutbot/integrations/githubfake"
+	"sigs.k8s.io/cutbot/integrations/prow"
+	"sigs.k8s.io/cutbot/integrations/testgrid"
+)
+
+// sandboxWorld is the GitHub, testgrid and prow the sandbox's bot talks to, and what people
+// and prow do there while a cut runs.
+type sandboxWorld struct {
+	gh       *githubfake.Server
+	testgrid *testgrid.Fake
+	prow     *prow.Fake
+
+	mu        sync.Mutex
+	prs       map[string]int    // version → its promotion PR
+	merges    map[string]string // version → merge sha
+	lastMerge string
+	released  map[string]bool
+	jobs      map[string]string // testgrid job → status
+	jobRuns   int
+}
+
+func newSandboxWorld() *sandboxWorld {
+	w := &sandboxWorld{
+		gh: githubfake.New(sandboxGitHubToken, "cutbot-sandbox[bot]", nil), testgrid: testgrid.NewFake(), prow: prow.NewFake(),
+		prs: map[string]int{}, merges: map[string]string{}, released: map[string]bool{},
+		jobs: map[string]string{"build-1.31": "PASSING", "ci-kubernetes-e2e-gci-gce-1.31": "PASSING", "ci-kubernetes-unit-1.31": "PASSING", "verify-1.31": "FLAKY"},
+	}
+	w.gh.SetFile("kubernetes/sig-release", ".github/ISSUE_TEMPLATE/cut-release.md", githubfake.CutReleaseTemplate)
+	w.gh.AddIssue("kubernetes/sig-release", 2990, "Cut v1.31.2 release", "closed", "a-release-manager")
+	w.gh.AddIssue("kubernetes/kubernetes", 56876, "publishing-bot is broken", "closed", "k8s-publishing-bot")
+	w.gh.AddPR("kubernetes/k8s.io", "Bump the registry sync", "bump-sync", "someone")
+	for _, b := range []string{"1.31", "1.30", "1.29", "1.28", "master"} {
+		jobs := map[string]string{"build-" + b: "PASSING", "ci-kubernetes-e2e-gci-gce-" + b: "PASSING", "verify-" + b: "FLAKY"}
+		if b == "1.31" {
+			jobs = w.jobs
+		}
+		w.testgrid.Set("sig-release-"+b+"-blocking", jobs)
+	}
+	return w
+}
+
+func (w *sandboxWorld) close() {
+	w.gh.Close()
+	w.testgrid.Close()
+	w.prow.Close()
+}
+
+// do runs a ! line that acts outside cutbot, and says what it did.
+func (w *sandboxWorld) do(cmd, arg string) (string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	const k8sio = "kubernetes/k8s.io"
+	switch cmd {
+	case "!testgrid":
+		job, status, ok := strings.Cut(arg, " ")
+		if !ok {
+			return "", fmt.Errorf("!testgrid JOB STATUS")
+		}
+		w.jobs[job] = status
+		w.testgrid.Set("sig-release-1.31-blocking", w.jobs)
+		return fmt.Sprintf("testgrid now shows %s as %s on sig-release-1.31-blocking", job, status), nil
+	case "!promo-job":
+		if w.lastMerge == "" {
+			return "", fmt.Errorf("!promo-job: no promotion PR was merged yet")
+		}
+		w.jobRuns++
+		url := fmt.Sprintf("https://prow.k8s.io/view/gs/kubernetes-ci-logs/logs/post-k8sio-image-promo/%d", 1790000000000000000+w.jobRuns)
+		w.gh.SetStatus(k8sio, w.lastMerge, "post-k8sio-image-promo", arg, url)
+		return fmt.Sprintf("post-k8sio-image-promo finished with %s on %s", arg, w.lastMerge[:12]), nil
+	}
+	v, err := cutbot.ParseVersion(arg)
+	if err != nil {
+		return "", err
+	}
+	switch cmd {
+	case "!kpromo":
+		tags := cutbot.PromotionTags(v)
+		var names []string
+		for _, t := range tags {
+			names = append(names, t.String())
+		}
+		n := w.gh.AddPR(k8sio, "releng: Image promotion for kubernetes "+strings.Join(names, " / "), "kubernetes-"+tags[0].String()+"-image-promotion", "you", "do-not-merge/hold", "cncf-cla: yes", "sig/release")
+		w.prs[v.String()] = n
+		return fmt.Sprintf("kpromo pr opened https://github.com/%s/pull/%d", k8sio, n), nil
+	case "!approve":
+		n, ok := w.prs[v.String()]
+		if !ok {
+			return "", fmt.Errorf("!approve: no promotion PR for %s; !kpromo it first", v)
+		}
+		w.gh.SetLabels(k8sio, n, "approved", "lgtm", "cncf-cla: yes", "sig/release")
+		return fmt.Sprintf("a reviewer approved https://github.com/%s/pull/%d", k8sio, n), nil
+	case "!merge":
+		n, ok := w.prs[v.String()]
+		if !ok {
+			return "", fmt.Errorf("!merge: no promotion PR for %s", v)
+		}
+		sha := w.gh.Merge(k8sio, n)
+		w.merges[v.String()], w.lastMerge = sha, sha
+		return fmt.Sprintf("https://github.com/%s/pull/%d merged as %s", k8sio, n, sha[:12]), nil
+	}
+	return "", fmt.Errorf("unknown %s", cmd)
+}
+
+// publishReleases does what krel release --nomock does at its end: publish the GitHub release
+// of every no-mock release build that succeeded.
+func (w *sandboxWorld) publishReleases(cb *cloudbuildfake.Server) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range cb.Builds() {
+		tag := "v" + b.Substitutions["_KUBERNETES_VERSION_TAG"]
+		if b.Status.String() == "SUCCESS" && b.Substitutions["_NOMOCK"] == "--nomock" && strings.Contains(strings.Join(b.Tags, " "), "RELEASE") && !w.released[tag] {
+			w.gh.AddRelease("kubernetes/kubernetes", tag)
+			w.released[tag] = true
+		}
+	}
+}
