@@ -166,8 +166,10 @@ func TestPromotionChase(t *testing.T) {
 	if lines := stageLines(fake, "Image Promotion"); len(lines) != 0 || strings.Contains(fake.Transcript(channelID), "Image Promotion PR") {
 		t.Fatal("another version's PR was taken for this one")
 	}
+	// The bot restarts while it waits for the PR; kpromo opens it meanwhile.
+	r.stop()
 	pr := bl.gh.AddPR(k8sio, "releng: Image promotion for kubernetes v1.31.3", "kubernetes-v1.31.3-image-promotion", "alice", "do-not-merge/hold")
-	bl.poll(t)
+	r = startBotWith(t, fake, r.dbPath, bl) // its first poll finds the PR
 	transcript := fake.Transcript(channelID)
 	mustContain(t, "PR posted", transcript, "https://github.com/kubernetes/k8s.io/pull/"+itoa(pr)+"\n  │   Image Promotion PR (link <https://github.com/kubernetes/k8s.io/pull/"+itoa(pr)+">)\n  │   cc: @release-managers\n  │   Current status: waiting for approval")
 	var ping bool
