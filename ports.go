@@ -192,3 +192,48 @@ type ProwJob struct {
 type Prow interface {
 	Jobs(ctx context.Context, job string) ([]ProwJob, error)
 }
+
+// CalendarSource reads a release calendar (schedule.yaml, a cycle's .ics, ...). Problems are
+// entries it skipped, with the reason, for a log line.
+type CalendarSource interface {
+	Name() string
+	Milestones(ctx context.Context) (ms []Milestone, problems []string, err error)
+}
+
+// ReminderState is what became of a planned reminder.
+type ReminderState string
+
+// The states of a reminder. Posting is the intent recorded before the post.
+const (
+	ReminderPosting ReminderState = "posting"
+	ReminderSent    ReminderState = "sent"
+	ReminderDropped ReminderState = "dropped" // its moment passed while cutbot was down
+	ReminderMuted   ReminderState = "muted"
+)
+
+// ReminderRecord is the stored fate of one reminder.
+type ReminderRecord struct {
+	ID    string
+	State ReminderState
+	At    time.Time
+	By    string // who muted it
+	Ref   MessageRef
+	Late  bool
+}
+
+// ReminderStore remembers which reminders were handled, so each is posted once.
+type ReminderStore interface {
+	ReminderRecords(ctx context.Context) (map[string]ReminderRecord, error)
+	SetReminder(ctx context.Context, r ReminderRecord) error
+	// ClaimReminder records the intent to post id, unless a record of it exists; it reports
+	// whether this caller may post.
+	ClaimReminder(ctx context.Context, id string, at time.Time) (bool, error)
+	DeleteReminder(ctx context.Context, id string) error
+}
+
+// Announcer posts reminders in the release channel.
+type Announcer interface {
+	PostReminder(ctx context.Context, d Due) (MessageRef, error)
+	// FindReminder looks for a reminder an interrupted post may have left since since.
+	FindReminder(ctx context.Context, id string, since time.Time) (MessageRef, bool, error)
+}

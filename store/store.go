@@ -19,7 +19,7 @@ import (
 
 // SchemaVersion is the newest schema this binary writes. A database written with a newer
 // schema is refused rather than misread.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bucketMeta      = []byte("meta")
@@ -27,6 +27,7 @@ var (
 	bucketActive    = []byte("active")    // version → id of its active cut
 	bucketLatest    = []byte("latest")    // version → id of its most recently opened cut
 	bucketEnvelopes = []byte("envelopes") // Socket Mode envelope id → time first handled
+	bucketReminders = []byte("reminders") // reminder id → reminderRecord JSON
 
 	keySchema = []byte("schema")
 )
@@ -36,6 +37,14 @@ var (
 var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error { // 0 → 1: the initial buckets
 		for _, b := range [][]byte{bucketCuts, bucketActive, bucketLatest, bucketEnvelopes} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	func(tx *bolt.Tx) error { // 1 → 2: reminders and cherry-pick freezes
+		for _, b := range [][]byte{bucketReminders, bucketFreezes} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

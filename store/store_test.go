@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -230,7 +231,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 	db.Close()
 	_, err = Open(path, Options{})
-	if err == nil || !strings.Contains(err.Error(), "written by a newer cutbot (schema 7; this cutbot knows up to 1)") {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("written by a newer cutbot (schema 7; this cutbot knows up to %d)", SchemaVersion)) {
 		t.Fatalf("Open of a newer database = %v", err)
 	}
 }
@@ -281,5 +282,73 @@ func TestSecondProcessGetsClearError(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second): // a guard against a hang, not a timing assertion
 		t.Fatal("Open hung while another process held the database")
+	}
+}
+
+// TestMigrateFromSchema1 opens a database as the first cutbot wrote it (schema 1, its buckets
+// only) and finds it migrated, its cuts intact.
+func TestMigrateFromSchema1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cutbot.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCut(t, "v1.31.3")
+	c.ID = "00000001"
+	db.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucket(bucketMeta)
+		meta.Put(keySchema, []byte("1"))
+		if err := migrations[0](tx); err != nil {
+			return err
+		}
+		if err := putCut(tx.Bucket(bucketCuts), c); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketActive).Put([]byte("v1.31.3"), []byte("00000001"))
+	})
+	db.Close()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SchemaVersion(); v != SchemaVersion {
+		t.Errorf("schema = %d", v)
+	}
+	if got, err := s.ActiveCut(context.Background(), c.Version()); err != nil || got.ID != "00000001" {
+		t.Errorf("cut after migration: %v %v", got, err)
+	}
+	if recs, err := s.ReminderRecords(context.Background()); err != nil || len(recs) != 0 {
+		t.Errorf("reminders after migration: %v %v", recs, err)
+	}
+}
+
+func TestReminderRecords(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	if ok, _ := s.ClaimReminder(ctx, "cpd-20241011-3d", t0); !ok {
+		t.Fatal("first claim refused")
+	}
+	if ok, _ := s.ClaimReminder(ctx, "cpd-20241011-3d", t0); ok {
+		t.Fatal("second claim granted")
+	}
+	s.SetReminder(ctx, cutbot.ReminderRecord{ID: "cpd-20241011-3d", State: cutbot.ReminderSent, At: t0, Ref: cutbot.MessageRef{Channel: "C1", TS: "1.1"}, Late: true})
+	s.SetReminder(ctx, cutbot.ReminderRecord{ID: "patch-20241015-0d", State: cutbot.ReminderMuted, By: "U1", At: t0})
+	s.Close()
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	recs, _ := s2.ReminderRecords(ctx)
+	if r := recs["cpd-20241011-3d"]; r.State != cutbot.ReminderSent || r.Ref.TS != "1.1" || !r.Late {
+		t.Errorf("sent record = %+v", r)
+	}
+	if r := recs["patch-20241015-0d"]; r.State != cutbot.ReminderMuted || r.By != "U1" {
+		t.Errorf("muted record = %+v", r)
+	}
+	s2.DeleteReminder(ctx, "patch-20241015-0d")
+	if recs, _ := s2.ReminderRecords(ctx); len(recs) != 1 {
+		t.Errorf("after delete: %v", recs)
 	}
 }
