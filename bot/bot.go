@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
@@ -82,6 +83,11 @@ type Config struct {
 	PublishingBot     string
 	RemindAfter       time.Duration
 	GitHubEvery       time.Duration
+
+	// The release calendar and its reminders, run by cron in Policy.Location.
+	Calendars      []cutbot.CalendarSource
+	Policy         cutbot.ReminderPolicy
+	CalendarReload string // cron spec of the calendar's reload, default every 30 minutes
 }
 
 // Bot is cutbot's Slack side.
@@ -95,6 +101,8 @@ type Bot struct {
 	inflight sync.WaitGroup
 	poster   *poster
 	msg      *messenger
+	cron     *cron.Cron
+	jobs     map[string]cron.EntryID
 }
 
 // New returns a bot for cfg using st.
@@ -136,8 +144,15 @@ func New(cfg Config, st Store) (*Bot, error) {
 	)
 	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log}
 	b.poster = newPoster(api, cfg.Log, cfg.Sleep)
-	b.msg = &messenger{api: api, poster: b.poster, log: cfg.Log, clock: cfg.Clock,
-		base: view{Builds: cfg.Builder != nil, ManagersGroup: cfg.ManagersGroup, PromotionRepo: cfg.PromotionRepo}}
+	if cfg.Policy.Location == nil {
+		cfg.Policy.Location = time.UTC
+	}
+	b.msg = &messenger{channel: cfg.Channel, api: api, poster: b.poster, log: cfg.Log, clock: cfg.Clock,
+		base: view{Builds: cfg.Builder != nil, ManagersGroup: cfg.ManagersGroup, PromotionRepo: cfg.PromotionRepo, Location: cfg.Policy.Location}}
+	var reminderStore cutbot.ReminderStore
+	if rs, ok := st.(cutbot.ReminderStore); ok {
+		reminderStore = rs
+	}
 	b.handlers = handlers.New(handlers.Deps{
 		Store:     st,
 		Messenger: b.msg,
@@ -165,8 +180,61 @@ func New(cfg Config, st Store) (*Bot, error) {
 		PublishingBot: cfg.PublishingBot,
 		RemindAfter:   cfg.RemindAfter,
 		GitHubEvery:   cfg.GitHubEvery,
+
+		Calendars: cfg.Calendars,
+		Policy:    cfg.Policy,
+		Reminders: reminderStore,
+		Announcer: b.msg,
 	})
+	if err := b.setupCron(); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// setupCron schedules the calendar's jobs under robfig/cron: in the configured zone (cron's
+// default is the machine's), each job wrapped in cron.Recover so that a panic is logged, not
+// fatal.
+func (b *Bot) setupCron() error {
+	cronLog := cron.PrintfLogger(slog.NewLogLogger(b.log.Handler(), slog.LevelError))
+	b.cron = cron.New(cron.WithLocation(b.cfg.Policy.Location), cron.WithChain(cron.Recover(cronLog)), cron.WithLogger(cronLog))
+	b.jobs = map[string]cron.EntryID{}
+	if len(b.cfg.Calendars) == 0 {
+		return nil
+	}
+	reload := b.cfg.CalendarReload
+	if reload == "" {
+		reload = "*/30 * * * *"
+	}
+	for name, spec := range map[string]string{"reminders": "* * * * *", "calendar": reload} {
+		job := b.remindersJob
+		if name == "calendar" {
+			job = b.calendarJob
+		}
+		id, err := b.cron.AddFunc(spec, job)
+		if err != nil {
+			return fmt.Errorf("cron %s %q: %w", name, spec, err)
+		}
+		b.jobs[name] = id
+	}
+	return nil
+}
+
+func (b *Bot) remindersJob() {
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.HandleTimeout)
+	defer cancel()
+	if err := b.handlers.RunReminders(ctx); err != nil {
+		b.log.Warn("reminders", "err", err)
+	}
+	b.poster.flush(ctx)
+}
+
+func (b *Bot) calendarJob() {
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.HandleTimeout)
+	defer cancel()
+	if err := b.handlers.LoadCalendar(ctx); err != nil {
+		b.log.Warn("calendar", "err", err)
+	}
 }
 
 // Run checks the bot token, finishes what a previous run left undone, connects over Socket
@@ -182,6 +250,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.handlers.Resume(ctx); err != nil {
 		// Not fatal: the cuts are safe in the store and the next start tries again.
 		b.log.Error("could not finish what the previous run left undone", "err", err)
+	}
+	if len(b.cfg.Calendars) > 0 {
+		b.calendarJob()
+		b.remindersJob() // what came due while cutbot was not running
+		b.cron.Start()
+		defer func() { <-b.cron.Stop().Done() }()
 	}
 
 	sm := socketmode.New(b.api, socketmode.OptionLog(slog.NewLogLogger(b.log.Handler(), slog.LevelDebug)))

@@ -79,8 +79,19 @@ func startBot(t testing.TB, fake *slackfake.Server, dbPath string) *running {
 	return startBotWith(t, fake, dbPath, nil)
 }
 
+// startBotConfigured is startBot with the configuration changed by edit.
+func startBotConfigured(t testing.TB, fake *slackfake.Server, dbPath string, edit func(*Config)) *running {
+	t.Helper()
+	return startBotEdit(t, fake, dbPath, nil, edit)
+}
+
 // startBotWith is startBot with builds configured when bl is not nil.
 func startBotWith(t testing.TB, fake *slackfake.Server, dbPath string, bl *builds) *running {
+	t.Helper()
+	return startBotEdit(t, fake, dbPath, bl, nil)
+}
+
+func startBotEdit(t testing.TB, fake *slackfake.Server, dbPath string, bl *builds, edit func(*Config)) *running {
 	t.Helper()
 	if dbPath == "" {
 		dbPath = filepath.Join(t.TempDir(), "cutbot.db")
@@ -98,6 +109,9 @@ func startBotWith(t testing.TB, fake *slackfake.Server, dbPath string, bl *build
 	}
 	if bl != nil {
 		bl.configure(&cfg)
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	b, err := New(cfg, st)
 	if err != nil {

@@ -100,6 +100,7 @@ type view struct {
 	Builds        bool   // builds are configured: show the buttons that start them
 	ManagersGroup string // usergroup id of the release managers, for cc: mentions
 	PromotionRepo string // where image-promotion PRs are opened
+	Location      *time.Location
 }
 
 // group mentions the release managers' usergroup.
@@ -531,6 +532,10 @@ func Reply(r handlers.Reply) (string, []slack.Block) {
 		return cutSummary(r)
 	case handlers.PlanReply:
 		return dryRun(r)
+	case handlers.ScheduleReply:
+		return scheduleReply(r)
+	case handlers.RemindersReply:
+		return remindersReply(r)
 	}
 	text := fmt.Sprintf("(cutbot has no way to show a %T)", r)
 	return text, []slack.Block{section(text)}

@@ -20,11 +20,12 @@ const metadataType = "cutbot_message"
 
 // messenger shows cuts in Slack. It implements cutbot.Messenger.
 type messenger struct {
-	api    *slack.Client
-	poster *poster
-	log    *slog.Logger
-	clock  cutbot.Clock
-	base   view // what every rendering shares
+	channel string // the release channel, where reminders go
+	api     *slack.Client
+	poster  *poster
+	log     *slog.Logger
+	clock   cutbot.Clock
+	base    view // what every rendering shares
 }
 
 func (m *messenger) view() view {

@@ -44,6 +44,8 @@ type Command struct {
 	Access   Access
 	// WhoNote qualifies Access in help, e.g. that --dry-run is open to anyone.
 	WhoNote string
+	// ReadOnlyIf, if set, says which invocations change nothing and are open to anyone.
+	ReadOnlyIf func(Invocation) bool
 
 	run func(h *Handlers, x *execution) (Reply, error)
 }
@@ -113,7 +115,7 @@ func (inv Invocation) Arg(i int) string {
 // ReadOnly reports whether this invocation changes nothing: the command is open to anyone,
 // or it is a --dry-run.
 func (inv Invocation) ReadOnly() bool {
-	return inv.Command.Access == Anyone || inv.Has("dry-run")
+	return inv.Command.Access == Anyone || inv.Has("dry-run") || (inv.Command.ReadOnlyIf != nil && inv.Command.ReadOnlyIf(inv))
 }
 
 // Key is what invocations that must not interleave share: the version they act on. Commands
@@ -204,6 +206,26 @@ func init() {
 			Examples: []string{"/release announce v1.31.3 https://groups.google.com/a/kubernetes.io/g/dev/c/E14i6e2ndNc"},
 			Access:   ReleaseManagers,
 			run:      (*Handlers).announce,
+		},
+		{
+			Name:     "schedule",
+			Summary:  "Show what is coming in the release calendar: patch releases with their cherry-pick deadlines and target dates, branches entering maintenance mode or end of life, freezes and deadlines of the release cycle.",
+			Args:     []Arg{{Name: "WEEKS"}},
+			Examples: []string{"/release schedule", "/release schedule 10"},
+			Access:   Anyone,
+			run:      (*Handlers).schedule,
+		},
+		{
+			Name:     "reminders",
+			Summary:  "List the reminders cutbot will post, with their ids and times; mute or unmute one.",
+			Args:     []Arg{{Name: "mute|unmute"}, {Name: "ID"}},
+			Examples: []string{"/release reminders", "/release reminders mute cpd-20241011-3d"},
+			Access:   ReleaseManagers,
+			WhoNote:  "listing: anyone",
+			ReadOnlyIf: func(inv Invocation) bool {
+				return inv.Arg(0) == ""
+			},
+			run: (*Handlers).reminders,
 		},
 		{
 			Name:     "abort",

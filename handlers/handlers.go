@@ -60,6 +60,12 @@ type Deps struct {
 	ReleaseRepo   string        // where the GitHub release appears, e.g. kubernetes/kubernetes
 	RemindAfter   time.Duration // remind the release managers of an unapproved promotion PR
 	GitHubEvery   time.Duration // read GitHub for a cut at most this often while polling
+
+	// The release calendar: where it comes from, when reminders go out, what was posted.
+	Calendars []cutbot.CalendarSource
+	Policy    cutbot.ReminderPolicy
+	Reminders cutbot.ReminderStore
+	Announcer cutbot.Announcer
 }
 
 // Handlers runs /release commands.
@@ -81,6 +87,7 @@ type Handlers struct {
 	submitting  submissions
 	backoff     backoffs
 	gh          ghDeps
+	cal         calendar
 }
 
 // New returns Handlers using deps.
@@ -100,7 +107,7 @@ func New(deps Deps) *Handlers {
 	return &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log,
 		builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
-		gh: newGHDeps(deps)}
+		gh: newGHDeps(deps), cal: newCalendar(deps)}
 }
 
 func randomID() string {

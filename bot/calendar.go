@@ -1,0 +1,196 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/handlers"
+)
+
+const reminderMetadata = "cutbot_reminder"
+
+var _ cutbot.Announcer = (*messenger)(nil)
+
+// PostReminder posts a reminder in the release channel, with metadata naming it so that a
+// post interrupted by a crash is found again.
+func (m *messenger) PostReminder(ctx context.Context, d cutbot.Due) (cutbot.MessageRef, error) {
+	text := m.view().Reminder(d)
+	ch, ts, err := m.poster.post(ctx, m.channel, newContent(text, []slack.Block{section(text)}),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: reminderMetadata, EventPayload: map[string]any{"id": d.ID}}),
+		slack.MsgOptionDisableLinkUnfurl())
+	if err != nil {
+		return cutbot.MessageRef{}, fmt.Errorf("chat.postMessage: %w", err)
+	}
+	ref := cutbot.MessageRef{Channel: ch, TS: ts}
+	ref.Permalink = m.permalink(ctx, ref)
+	return ref, nil
+}
+
+// FindReminder looks in the channel's history since since for the reminder id.
+func (m *messenger) FindReminder(ctx context.Context, id string, since time.Time) (cutbot.MessageRef, bool, error) {
+	params := &slack.GetConversationHistoryParameters{ChannelID: m.channel, Oldest: strconv.FormatInt(since.Unix(), 10), Limit: 200, IncludeAllMetadata: true}
+	for {
+		resp, err := m.api.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return cutbot.MessageRef{}, false, fmt.Errorf("conversations.history: %w", err)
+		}
+		for _, msg := range resp.Messages {
+			if msg.Metadata.EventType == reminderMetadata && fmt.Sprint(msg.Metadata.EventPayload["id"]) == id {
+				return cutbot.MessageRef{Channel: m.channel, TS: msg.Timestamp}, true, nil
+			}
+		}
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			return cutbot.MessageRef{}, false, nil
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+}
+
+// englishList reads "v1.31.4, v1.30.8 and v1.29.12".
+func englishList(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+func dayName(d cutbot.Day) string { return d.Weekday().String()[:3] + ", " + d.String() }
+
+// when says when a reminded day is: "today (Fri, 2024-10-11)", "in 3 days (Fri, 2024-10-11)".
+func when(d cutbot.Reminder) string {
+	switch d.Lead {
+	case 0:
+		return "today (" + dayName(d.Day) + ")"
+	case 1:
+		return "tomorrow (" + dayName(d.Day) + ")"
+	}
+	return fmt.Sprintf("in %d days (%s)", d.Lead, dayName(d.Day))
+}
+
+// Reminder is the text of a reminder.
+func (v view) Reminder(d cutbot.Due) string {
+	items := englishList(d.Items)
+	var text string
+	switch d.Kind {
+	case cutbot.CherryPickDeadline:
+		text = fmt.Sprintf(":cherries: The cherry-pick deadline for %s is %s. Cherry-picks need `cherry-pick-approved` by then.", items, when(d.Reminder))
+	case cutbot.PatchTarget:
+		verb := "is"
+		if len(d.Items) > 1 {
+			verb = "are"
+		}
+		text = fmt.Sprintf(":kubernetes: %s %s due today (%s).", items, verb, dayName(d.Day))
+	case cutbot.MaintenanceMode:
+		text = fmt.Sprintf(":wrench: %s enters maintenance mode today (%s).", items, dayName(d.Day))
+	case cutbot.EndOfLife:
+		text = fmt.Sprintf(":headstone: %s reaches end of life today (%s).", items, dayName(d.Day))
+	default:
+		what := items
+		if d.Cycle != "" {
+			what += " (" + d.Cycle + ")"
+		}
+		text = fmt.Sprintf(":calendar: %s is %s", what, when(d.Reminder))
+		if !d.Event.IsZero() {
+			text += " at " + d.Event.In(v.loc()).Format("15:04 MST")
+		}
+		text += "."
+	}
+	if d.Late {
+		text += fmt.Sprintf("\n_Posted late: cutbot was not running at %s._", d.At.In(v.loc()).Format("Mon 2006-01-02 15:04 MST"))
+	}
+	return text
+}
+
+func (v view) loc() *time.Location {
+	if v.Location == nil {
+		return time.UTC
+	}
+	return v.Location
+}
+
+func kindLabel(k cutbot.MilestoneKind) string {
+	switch k {
+	case cutbot.CherryPickDeadline:
+		return ":cherries: cherry-pick deadline"
+	case cutbot.PatchTarget:
+		return ":kubernetes: target date"
+	case cutbot.MaintenanceMode:
+		return ":wrench: maintenance mode"
+	case cutbot.EndOfLife:
+		return ":headstone: end of life"
+	}
+	return ":calendar:"
+}
+
+func scheduleReply(r handlers.ScheduleReply) (string, []slack.Block) {
+	text := fmt.Sprintf("Release calendar, %s to %s:", r.From, r.To.AddDays(-1))
+	blocks := []slack.Block{section("*" + text + "*")}
+	if len(r.Milestones) == 0 {
+		blocks = append(blocks, section("Nothing is scheduled."))
+		return text, blocks
+	}
+	var lines []string
+	var cur cutbot.Day
+	for _, m := range r.Milestones {
+		if m.Day != cur {
+			cur = m.Day
+			lines = append(lines, "*"+dayName(m.Day)+"*")
+		}
+		what := m.What
+		if m.Kind == cutbot.CycleMilestone && m.Cycle != "" {
+			what = m.Cycle + ": " + what
+		}
+		if !m.At.IsZero() {
+			what += " at " + m.At.In(r.Location).Format("15:04 MST")
+		}
+		lines = append(lines, fmt.Sprintf("• %s %s", kindLabel(m.Kind), escape(what)))
+	}
+	// Sections hold 3000 characters; split long calendars.
+	chunk := ""
+	for _, l := range lines {
+		if len(chunk)+len(l)+1 > 2900 {
+			blocks = append(blocks, section(chunk))
+			chunk = ""
+		}
+		chunk += l + "\n"
+	}
+	blocks = append(blocks, section(chunk))
+	if !r.Loaded.IsZero() {
+		blocks = append(blocks, contextBlock("Calendar read "+r.Loaded.In(r.Location).Format("Mon 15:04 MST")+"."))
+	}
+	return text, blocks
+}
+
+func remindersReply(r handlers.RemindersReply) (string, []slack.Block) {
+	text := "Reminders to come:"
+	if r.Headline != "" {
+		text = r.Headline + " " + text
+	}
+	blocks := []slack.Block{section("*" + escape(text) + "*")}
+	var lines []string
+	v := view{Location: r.Location}
+	for _, rem := range r.Next {
+		lines = append(lines, fmt.Sprintf("• `%s` %s — %s", rem.ID, rem.At.In(v.loc()).Format("Mon 2006-01-02 15:04 MST"), v.Reminder(cutbot.Due{Reminder: rem})))
+	}
+	if len(lines) == 0 {
+		lines = append(lines, "None.")
+	}
+	blocks = append(blocks, section(strings.Join(lines, "\n")))
+	if len(r.Muted) > 0 {
+		var muted []string
+		for _, rem := range r.Muted {
+			muted = append(muted, "`"+rem.ID+"`")
+		}
+		blocks = append(blocks, contextBlock("Muted: "+strings.Join(muted, ", ")+". `/release reminders unmute ID` brings one back."))
+	}
+	return text, blocks
+}
