@@ -9,8 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"sigs.k8s.io/cutbot"
 
 	"sigs.k8s.io/cutbot/bot"
 	"sigs.k8s.io/cutbot/integrations/civersion"
@@ -75,6 +80,25 @@ type Config struct {
 	PublishingBotIssue string
 	RemindAfter        time.Duration
 	GitHubPollInterval time.Duration
+
+	Calendars      []string
+	Timezone       string
+	ReminderTime   string
+	ReminderLeads  string
+	CalendarReload string
+}
+
+// Policy is when reminders go out, from the configuration (validated).
+func (c Config) Policy() cutbot.ReminderPolicy {
+	loc, _ := time.LoadLocation(c.Timezone)
+	t, _ := time.Parse("15:04", c.ReminderTime)
+	var leads []int
+	for _, f := range strings.Split(c.ReminderLeads, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+			leads = append(leads, n)
+		}
+	}
+	return cutbot.ReminderPolicy{Leads: leads, Hour: t.Hour(), Minute: t.Minute(), Location: loc}
 }
 
 // GitHubEnabled reports whether the GitHub side runs: a token is given.
@@ -120,6 +144,11 @@ var settings = []setting{
 	{Env: "CUTBOT_PUBLISHING_BOT_ISSUE", Flag: "publishing-bot-issue", Default: "kubernetes/kubernetes#56876", Help: "The issue that is closed while the publishing-bot is healthy."},
 	{Env: "CUTBOT_PROMOTION_REMIND_AFTER", Flag: "promotion-remind-after", Default: "2h", Help: "Remind the release managers in the thread when the promotion PR waits for approval longer."},
 	{Env: "CUTBOT_GITHUB_POLL_INTERVAL", Flag: "github-poll-interval", Default: "1m", Help: "How often GitHub is read for each cut that waits on it."},
+	{Env: "CUTBOT_CALENDARS", Flag: "calendars", Help: "Release calendars, comma-separated: files, or github:OWNER/REPO/PATH read through the contents API (e.g. github:kubernetes/website/data/releases/schedule.yaml). schedule.yaml, eol.yaml, a cycle's .ics or timeline YAML. Turns reminders on."},
+	{Env: "CUTBOT_TIMEZONE", Flag: "timezone", Default: "UTC", Help: "The zone reminders and cron run in (an IANA name, e.g. America/Los_Angeles)."},
+	{Env: "CUTBOT_REMINDER_TIME", Flag: "reminder-time", Default: "09:00", Help: "The time of day, in CUTBOT_TIMEZONE, that a day's reminders go out."},
+	{Env: "CUTBOT_REMINDER_LEADS", Flag: "reminder-leads", Default: "3,0", Help: "Days before a cherry-pick deadline or cycle milestone that reminders go out (0: the day itself)."},
+	{Env: "CUTBOT_CALENDAR_RELOAD", Flag: "calendar-reload", Default: "*/30 * * * *", Help: "When the calendars are read again (a cron spec)."},
 }
 
 var (
@@ -174,6 +203,19 @@ func loadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (Co
 	fs.StringVar(&c.PromotionRepo, "promotion-repo", env("CUTBOT_PROMOTION_REPO", "kubernetes/k8s.io"), "")
 	fs.StringVar(&c.ReleaseRepo, "release-repo", env("CUTBOT_RELEASE_REPO", "kubernetes/kubernetes"), "")
 	fs.StringVar(&c.PublishingBotIssue, "publishing-bot-issue", env("CUTBOT_PUBLISHING_BOT_ISSUE", "kubernetes/kubernetes#56876"), "")
+	var calendars string
+	fs.StringVar(&calendars, "calendars", env("CUTBOT_CALENDARS", ""), "")
+	fs.StringVar(&c.Timezone, "timezone", env("CUTBOT_TIMEZONE", "UTC"), "")
+	fs.StringVar(&c.ReminderTime, "reminder-time", env("CUTBOT_REMINDER_TIME", "09:00"), "")
+	fs.StringVar(&c.ReminderLeads, "reminder-leads", env("CUTBOT_REMINDER_LEADS", "3,0"), "")
+	fs.StringVar(&c.CalendarReload, "calendar-reload", env("CUTBOT_CALENDAR_RELOAD", "*/30 * * * *"), "")
+	defer func() {
+		for _, s := range strings.Split(calendars, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				c.Calendars = append(c.Calendars, s)
+			}
+		}
+	}()
 	durations := []struct {
 		name, env, def string
 		dst            *time.Duration
@@ -306,6 +348,34 @@ func (c *Config) validate() error {
 	for name, v := range map[string]string{"CUTBOT_ISSUE_REPO": c.IssueRepo, "CUTBOT_PROMOTION_REPO": c.PromotionRepo, "CUTBOT_RELEASE_REPO": c.ReleaseRepo} {
 		if !reRepo.MatchString(v) {
 			bad("%s %q is not a repository: use owner/name", name, v)
+		}
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		bad("CUTBOT_TIMEZONE %q is not a time zone: use an IANA name such as UTC or America/Los_Angeles", c.Timezone)
+	}
+	if _, err := time.Parse("15:04", c.ReminderTime); err != nil {
+		bad("CUTBOT_REMINDER_TIME %q is not a time of day like 09:00", c.ReminderTime)
+	}
+	for _, f := range strings.Split(c.ReminderLeads, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err != nil || n < 0 || n > 60 {
+			bad("CUTBOT_REMINDER_LEADS %q: give days before, comma-separated, like 3,0", c.ReminderLeads)
+			break
+		}
+	}
+	if _, err := cron.ParseStandard(c.CalendarReload); err != nil {
+		bad("CUTBOT_CALENDAR_RELOAD %q is not a cron spec: %v", c.CalendarReload, err)
+	}
+	for _, src := range c.Calendars {
+		if rest, ok := strings.CutPrefix(src, "github:"); ok {
+			if strings.Count(rest, "/") < 2 {
+				bad("CUTBOT_CALENDARS: %q: use github:OWNER/REPO/PATH", src)
+			} else if !c.GitHubEnabled() {
+				bad("CUTBOT_CALENDARS: %q is on GitHub, which needs GITHUB_TOKEN", src)
+			}
+			continue
+		}
+		if _, err := os.Stat(src); err != nil {
+			bad("CUTBOT_CALENDARS: %v", err)
 		}
 	}
 	if !reIssueRef.MatchString(c.PublishingBotIssue) {

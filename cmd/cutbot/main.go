@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/cutbot/integrations/cloudbuild"
 	"sigs.k8s.io/cutbot/integrations/github"
 	"sigs.k8s.io/cutbot/integrations/prow"
+	"sigs.k8s.io/cutbot/integrations/schedule"
 	"sigs.k8s.io/cutbot/integrations/testgrid"
 	"sigs.k8s.io/cutbot/store"
 )
@@ -160,6 +162,7 @@ func (m *Main) checkConfig(args []string) error {
 		{"CUTBOT_MANAGERS", fmt.Sprint(cfg.Managers)},
 		{"builds", buildsLine(cfg)},
 		{"GitHub", githubLine(cfg)},
+		{"reminders", remindersLine(cfg)},
 	} {
 		fmt.Fprintf(m.Stdout, "  %-22s %s\n", kv.k, kv.v)
 	}
@@ -182,6 +185,13 @@ func githubLine(cfg Config) string {
 		return "not configured (set GITHUB_TOKEN): no cut issue; the no-mock stage needs --force"
 	}
 	return fmt.Sprintf("%s as %s; issues in %s; promotion PRs in %s", cfg.GitHubAPIURL, cfg.GitHubToken, cfg.IssueRepo, cfg.PromotionRepo)
+}
+
+func remindersLine(cfg Config) string {
+	if len(cfg.Calendars) == 0 {
+		return "off (set CUTBOT_CALENDARS)"
+	}
+	return fmt.Sprintf("from %s at %s %s, %s days before", strings.Join(cfg.Calendars, ", "), cfg.ReminderTime, cfg.Timezone, cfg.ReminderLeads)
 }
 
 func (m *Main) run(ctx context.Context, args []string) error {
@@ -242,6 +252,10 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	} else {
 		log.Info("GitHub not configured (GITHUB_TOKEN): no cut issue, and the no-mock stage's gates cannot be checked (it needs --force)")
 	}
+	for _, src := range cfg.Calendars {
+		bc.Calendars = append(bc.Calendars, &schedule.Source{Spec: src, GitHub: bc.GitHub})
+	}
+	bc.Policy, bc.CalendarReload = cfg.Policy(), cfg.CalendarReload
 	b, err := bot.New(bc, st)
 	if err != nil {
 		return err

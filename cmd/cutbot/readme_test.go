@@ -21,7 +21,7 @@ func readme(t *testing.T) string {
 // TestReadmeMatchesTheCode keeps README.md's configuration table and command reference in
 // step with the settings and the command table, and .ci/run with the README's test command.
 func TestReadmeMatchesTheCode(t *testing.T) {
-	doc := readme(t)
+	doc := strings.ReplaceAll(readme(t), `\|`, "|") // a | in a table cell is written \|
 	for _, s := range settings {
 		row := "| `" + s.Env + "` |"
 		if !strings.Contains(doc, row) {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"sigs.k8s.io/cutbot"
 	"sigs.k8s.io/cutbot/integrations/cloudbuildfake"
 	"sigs.k8s.io/cutbot/integrations/slackfake"
 )
@@ -116,6 +117,10 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		IssueTemplatePath: ".github/ISSUE_TEMPLATE/cut-release.md", TestGridURL: world.testgrid.URL(), ProwURL: world.prow.URL(),
 		PromotionRepo: "kubernetes/k8s.io", ReleaseRepo: "kubernetes/kubernetes", PublishingBotIssue: "kubernetes/kubernetes#56876",
 		RemindAfter: 2 * time.Hour, GitHubPollInterval: 0,
+		Timezone: "UTC", ReminderTime: "09:00", ReminderLeads: "3,0", CalendarReload: "*/30 * * * *",
+	}
+	if cfg.Calendars, err = sandboxCalendars(filepath.Dir(*dbPath), time.Now()); err != nil {
+		return err
 	}
 	if *verbose {
 		cfg.LogLevel = "info"
@@ -269,6 +274,42 @@ func waitBuilds(ctx context.Context, cb *cloudbuildfake.Server, polls chan struc
 		}
 	}
 	return nil
+}
+
+// sandboxCalendars writes a schedule.yaml and a release-cycle timeline around today: the
+// next patch day's cherry-pick deadline ten days out (so no reminder is due while the
+// sandbox runs), its target four days later, a code freeze and a release day.
+func sandboxCalendars(dir string, now time.Time) ([]string, error) {
+	today := cutbot.DayOf(now.UTC())
+	d := func(n int) string { return today.AddDays(n).String() }
+	patches := fmt.Sprintf(`schedules:
+- release: "1.31"
+  maintenanceModeStartDate: "%[3]s"
+  endOfLifeDate: "%[4]s"
+  next: {release: 1.31.4, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
+- release: "1.30"
+  maintenanceModeStartDate: "%[5]s"
+  endOfLifeDate: "%[3]s"
+  next: {release: 1.30.8, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
+- release: "1.29"
+  maintenanceModeStartDate: "%[6]s"
+  endOfLifeDate: "%[7]s"
+  next: {release: 1.29.12, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
+`, d(10), d(14), d(200), d(260), d(140), d(5), d(30))
+	cycle := fmt.Sprintf(`- {what: Code Freeze, when: %q, cycle: v1.36}
+- {what: Docs deadline, when: %q, cycle: v1.36}
+- {what: v1.36.0 released, when: %q, cycle: v1.36}
+`,
+		today.AddDays(20).At(2, 0, time.UTC).Format(time.RFC3339), d(25), d(35))
+	var out []string
+	for name, body := range map[string]string{"schedule.yaml": patches, "release-1.36.yaml": cycle} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // ciVersions plays dl.k8s.io/ci: a made-up latest build version per branch, moving on each
