@@ -48,7 +48,9 @@ func (d Day) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Mo
 func (d Day) Before(e Day) bool { return d.String() < e.String() }
 
 // Weekday is the day's weekday.
-func (d Day) Weekday() time.Weekday { return time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC).Weekday() }
+func (d Day) Weekday() time.Weekday {
+	return time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC).Weekday()
+}
 
 // MilestoneKind says what kind of date a milestone is.
 type MilestoneKind string
