@@ -437,3 +437,18 @@ func (e MessagePosted) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 	c.Messages[e.Key] = e.Ref
 	return nil, nil
 }
+
+// Noted records something worth a line in the cut's thread and audit trail that is not a
+// change of the cut itself, such as a cherry-pick freeze of its branch.
+type Noted struct {
+	By     string
+	Action string // e.g. freeze.started
+	Detail string
+}
+
+func (e Noted) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	if e.Action == "" {
+		return nil, c.refuse("a note needs an action")
+	}
+	return &AuditEntry{Actor: e.By, Action: e.Action, Detail: e.Detail}, nil
+}

@@ -125,6 +125,8 @@ type PullRequest struct {
 	URL       string
 	Title     string
 	HeadRef   string // the branch, e.g. kubernetes-v1.31.3-image-promotion
+	HeadSHA   string
+	Base      string // the branch it merges into
 	Author    string
 	State     string // "open" or "closed"
 	Labels    []string
@@ -165,6 +167,13 @@ type GitHub interface {
 	Contains(ctx context.Context, repo, base, head string) (bool, error)
 	// Release returns the URL of the GitHub release of tag, if it exists.
 	Release(ctx context.Context, repo, tag string) (string, bool, error)
+	// PullRequestsTo lists the open pull requests into base.
+	PullRequestsTo(ctx context.Context, repo, base string) ([]PullRequest, error)
+	// CombinedStatus is a commit's combined status and the contexts that failed.
+	CombinedStatus(ctx context.Context, repo, sha string) (state string, failing []string, err error)
+	// RemoveLabel removes a label from an issue or PR; ENOTFOUND if it does not have it.
+	RemoveLabel(ctx context.Context, repo string, number int, label string) error
+	AddLabel(ctx context.Context, repo string, number int, label string) error
 }
 
 // TestGridJob is one job (tab) of a testgrid dashboard's summary.
@@ -236,4 +245,15 @@ type Announcer interface {
 	PostReminder(ctx context.Context, d Due) (MessageRef, error)
 	// FindReminder looks for a reminder an interrupted post may have left since since.
 	FindReminder(ctx context.Context, id string, since time.Time) (MessageRef, bool, error)
+}
+
+// FreezeStore keeps cherry-pick freezes.
+type FreezeStore interface {
+	// CreateFreeze stores a new freeze and assigns its ID.
+	CreateFreeze(ctx context.Context, f *Freeze) error
+	// UpdateFreeze runs fn on the stored freeze and stores the result atomically.
+	UpdateFreeze(ctx context.Context, id string, fn func(*Freeze) error) (*Freeze, error)
+	Freeze(ctx context.Context, id string) (*Freeze, error)
+	// Freezes lists every freeze, oldest first.
+	Freezes(ctx context.Context) ([]*Freeze, error)
 }

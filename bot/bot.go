@@ -88,6 +88,10 @@ type Config struct {
 	Calendars      []cutbot.CalendarSource
 	Policy         cutbot.ReminderPolicy
 	CalendarReload string // cron spec of the calendar's reload, default every 30 minutes
+
+	// Cherry-pick freezes.
+	CherryPickRepo string
+	FreezeLabel    string
 }
 
 // Bot is cutbot's Slack side.
@@ -153,6 +157,10 @@ func New(cfg Config, st Store) (*Bot, error) {
 	if rs, ok := st.(cutbot.ReminderStore); ok {
 		reminderStore = rs
 	}
+	var freezeStore cutbot.FreezeStore
+	if fs, ok := st.(cutbot.FreezeStore); ok {
+		freezeStore = fs
+	}
 	b.handlers = handlers.New(handlers.Deps{
 		Store:     st,
 		Messenger: b.msg,
@@ -185,6 +193,10 @@ func New(cfg Config, st Store) (*Bot, error) {
 		Policy:    cfg.Policy,
 		Reminders: reminderStore,
 		Announcer: b.msg,
+
+		Freezes:        freezeStore,
+		CherryPickRepo: cfg.CherryPickRepo,
+		FreezeLabel:    cfg.FreezeLabel,
 	})
 	if err := b.setupCron(); err != nil {
 		return nil, err

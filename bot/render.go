@@ -249,6 +249,12 @@ func (v view) AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 		text = fmt.Sprintf(":warning: %s (attempt %d) %s. Started by %s.", e.Stage.Title(), e.Attempt, escape(e.Detail), user(e.Actor))
 	case "gates.checked":
 		text = v.gatesNote(c)
+	case "freeze.started":
+		text = fmt.Sprintf(":ice_cube: %s froze cherry-picks on %s. Thaw after the release: `/release thaw %s`.", user(e.Actor), escape(e.Detail), c.Spec.Branch)
+	case "freeze.thawed":
+		text = fmt.Sprintf(":sunny: %s thawed %s.", user(e.Actor), escape(e.Detail))
+	case "freeze.reminder":
+		text = fmt.Sprintf(":ice_cube: %s.", e.Detail)
 	case "stage.started":
 		if e.Stage == cutbot.ImagePromotion {
 			text = v.promotionNote(c)
@@ -536,6 +542,8 @@ func Reply(r handlers.Reply) (string, []slack.Block) {
 		return scheduleReply(r)
 	case handlers.RemindersReply:
 		return remindersReply(r)
+	case handlers.FreezeReply:
+		return freezeReply(r)
 	}
 	text := fmt.Sprintf("(cutbot has no way to show a %T)", r)
 	return text, []slack.Block{section(text)}

@@ -228,6 +228,27 @@ func init() {
 			run: (*Handlers).reminders,
 		},
 		{
+			Name:    "freeze",
+			Summary: "Freeze cherry-picks on a release branch: preview, then, once you confirm, take cherry-pick-approved off its open PRs that are not ready to merge, with a comment on each.",
+			Args:    []Arg{{Name: "BRANCH", Required: true}},
+			Flags: []Flag{
+				{Name: "reason", Value: `"REASON"`, Help: "why, e.g. the cut it is for; shown on each PR", Required: true},
+				{Name: "dry-run", Help: "only show which PRs would lose the label, and why"},
+			},
+			Examples: []string{`/release freeze release-1.31 --reason "v1.31.4 cut"`, `/release freeze release-1.31 --reason "v1.31.4 cut" --dry-run`},
+			Access:   ReleaseManagers,
+			WhoNote:  "--dry-run: anyone",
+			run:      (*Handlers).freeze,
+		},
+		{
+			Name:     "thaw",
+			Summary:  "End a branch's cherry-pick freeze: put cherry-pick-approved back on exactly the PRs it took it from that are still open.",
+			Args:     []Arg{{Name: "BRANCH", Required: true}},
+			Examples: []string{"/release thaw release-1.31"},
+			Access:   ReleaseManagers,
+			run:      (*Handlers).thaw,
+		},
+		{
 			Name:     "abort",
 			Summary:  "End a cut. It stays in the record with the reason.",
 			Args:     []Arg{{Name: "VERSION", Required: true}},

@@ -591,6 +591,7 @@ func (h *Handlers) followAnnouncement(ctx context.Context, c *cutbot.Cut, a cutb
 	c, err = h.record(ctx, c, cutbot.Announcement, a.N, cutbot.StageSucceeded{Stage: cutbot.Announcement, Attempt: a.N})
 	if err == nil {
 		h.log.Info("release is live", "cut", c.ID, "release", url)
+		h.remindThaw(ctx, c)
 	}
 	return err
 }

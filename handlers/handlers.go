@@ -66,6 +66,11 @@ type Deps struct {
 	Policy    cutbot.ReminderPolicy
 	Reminders cutbot.ReminderStore
 	Announcer cutbot.Announcer
+
+	// Cherry-pick freezes.
+	Freezes        cutbot.FreezeStore
+	CherryPickRepo string // whose release branches are frozen, e.g. kubernetes/kubernetes
+	FreezeLabel    string // e.g. cherry-pick-approved
 }
 
 // Handlers runs /release commands.
@@ -88,6 +93,9 @@ type Handlers struct {
 	backoff     backoffs
 	gh          ghDeps
 	cal         calendar
+	freezes     cutbot.FreezeStore
+	cpRepo      string
+	cpLabel     string
 }
 
 // New returns Handlers using deps.
@@ -101,13 +109,19 @@ func New(deps Deps) *Handlers {
 	if deps.NewID == nil {
 		deps.NewID = randomID
 	}
+	if deps.CherryPickRepo == "" {
+		deps.CherryPickRepo = "kubernetes/kubernetes"
+	}
+	if deps.FreezeLabel == "" {
+		deps.FreezeLabel = "cherry-pick-approved"
+	}
 	if deps.Krel == (cutbot.KrelOptions{}) {
 		deps.Krel = cutbot.DefaultKrelOptions()
 	}
 	return &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log,
 		builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
-		gh: newGHDeps(deps), cal: newCalendar(deps)}
+		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel}
 }
 
 func randomID() string {
@@ -443,6 +457,9 @@ func (h *Handlers) Resume(ctx context.Context) error {
 	cuts, err := h.store.ActiveCuts(ctx)
 	if err != nil {
 		return fmt.Errorf("resume: list active cuts: %w", err)
+	}
+	if err := h.resumeFreezes(ctx); err != nil {
+		h.log.Error("resume freezes", "err", err)
 	}
 	pending, err := h.store.CutsWithUnpostedMessages(ctx)
 	if err != nil {

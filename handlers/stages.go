@@ -630,6 +630,8 @@ func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) (reply R
 		r, err = h.confirm(ctx, req.UserID, cutID, arg)
 	case ActionDecline:
 		r, err = h.decline(ctx, req.UserID, cutID, arg)
+	case ActionFreeze:
+		r, err = h.confirmFreeze(ctx, req.UserID, cutID)
 	case ActionNext, ActionRetry:
 		var c *cutbot.Cut
 		if c, err = h.store.Cut(ctx, cutID); err == nil {

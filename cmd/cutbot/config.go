@@ -80,6 +80,8 @@ type Config struct {
 	PublishingBotIssue string
 	RemindAfter        time.Duration
 	GitHubPollInterval time.Duration
+	CherryPickRepo     string
+	FreezeLabel        string
 
 	Calendars      []string
 	Timezone       string
@@ -144,6 +146,8 @@ var settings = []setting{
 	{Env: "CUTBOT_PUBLISHING_BOT_ISSUE", Flag: "publishing-bot-issue", Default: "kubernetes/kubernetes#56876", Help: "The issue that is closed while the publishing-bot is healthy."},
 	{Env: "CUTBOT_PROMOTION_REMIND_AFTER", Flag: "promotion-remind-after", Default: "2h", Help: "Remind the release managers in the thread when the promotion PR waits for approval longer."},
 	{Env: "CUTBOT_GITHUB_POLL_INTERVAL", Flag: "github-poll-interval", Default: "1m", Help: "How often GitHub is read for each cut that waits on it."},
+	{Env: "CUTBOT_CHERRYPICK_REPO", Flag: "cherrypick-repo", Default: "kubernetes/kubernetes", Help: "Whose release branches /release freeze and thaw act on."},
+	{Env: "CUTBOT_FREEZE_LABEL", Flag: "freeze-label", Default: "cherry-pick-approved", Help: "The label a cherry-pick freeze takes off the PRs that are not ready, and the thaw puts back."},
 	{Env: "CUTBOT_CALENDARS", Flag: "calendars", Help: "Release calendars, comma-separated: files, or github:OWNER/REPO/PATH read through the contents API (e.g. github:kubernetes/website/data/releases/schedule.yaml). schedule.yaml, eol.yaml, a cycle's .ics or timeline YAML. Turns reminders on."},
 	{Env: "CUTBOT_TIMEZONE", Flag: "timezone", Default: "UTC", Help: "The zone reminders and cron run in (an IANA name, e.g. America/Los_Angeles)."},
 	{Env: "CUTBOT_REMINDER_TIME", Flag: "reminder-time", Default: "09:00", Help: "The time of day, in CUTBOT_TIMEZONE, that a day's reminders go out."},
@@ -203,6 +207,8 @@ func loadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (Co
 	fs.StringVar(&c.PromotionRepo, "promotion-repo", env("CUTBOT_PROMOTION_REPO", "kubernetes/k8s.io"), "")
 	fs.StringVar(&c.ReleaseRepo, "release-repo", env("CUTBOT_RELEASE_REPO", "kubernetes/kubernetes"), "")
 	fs.StringVar(&c.PublishingBotIssue, "publishing-bot-issue", env("CUTBOT_PUBLISHING_BOT_ISSUE", "kubernetes/kubernetes#56876"), "")
+	fs.StringVar(&c.CherryPickRepo, "cherrypick-repo", env("CUTBOT_CHERRYPICK_REPO", "kubernetes/kubernetes"), "")
+	fs.StringVar(&c.FreezeLabel, "freeze-label", env("CUTBOT_FREEZE_LABEL", "cherry-pick-approved"), "")
 	var calendars string
 	fs.StringVar(&calendars, "calendars", env("CUTBOT_CALENDARS", ""), "")
 	fs.StringVar(&c.Timezone, "timezone", env("CUTBOT_TIMEZONE", "UTC"), "")
@@ -345,10 +351,13 @@ func (c *Config) validate() error {
 			bad("%s %q is not an http(s) URL", name, v)
 		}
 	}
-	for name, v := range map[string]string{"CUTBOT_ISSUE_REPO": c.IssueRepo, "CUTBOT_PROMOTION_REPO": c.PromotionRepo, "CUTBOT_RELEASE_REPO": c.ReleaseRepo} {
+	for name, v := range map[string]string{"CUTBOT_ISSUE_REPO": c.IssueRepo, "CUTBOT_PROMOTION_REPO": c.PromotionRepo, "CUTBOT_RELEASE_REPO": c.ReleaseRepo, "CUTBOT_CHERRYPICK_REPO": c.CherryPickRepo} {
 		if !reRepo.MatchString(v) {
 			bad("%s %q is not a repository: use owner/name", name, v)
 		}
+	}
+	if strings.TrimSpace(c.FreezeLabel) == "" {
+		bad("CUTBOT_FREEZE_LABEL is empty: give the label a freeze takes off, usually cherry-pick-approved")
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		bad("CUTBOT_TIMEZONE %q is not a time zone: use an IANA name such as UTC or America/Los_Angeles", c.Timezone)

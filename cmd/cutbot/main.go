@@ -248,6 +248,7 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		bc.IssueRepo, bc.PromotionRepo, bc.ReleaseRepo, bc.PublishingBot = cfg.IssueRepo, cfg.PromotionRepo, cfg.ReleaseRepo, cfg.PublishingBotIssue
 		bc.RemindAfter, bc.GitHubEvery = cfg.RemindAfter, cfg.GitHubPollInterval
 		bc.IssueTemplatePath = cfg.IssueTemplatePath
+		bc.CherryPickRepo, bc.FreezeLabel = cfg.CherryPickRepo, cfg.FreezeLabel
 		log.Info("GitHub side enabled", "api", cfg.GitHubAPIURL, "user", gh.Login(), "issue_repo", cfg.IssueRepo)
 	} else {
 		log.Info("GitHub not configured (GITHUB_TOKEN): no cut issue, and the no-mock stage's gates cannot be checked (it needs --force)")

@@ -116,6 +116,7 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		GitHubToken: Secret(sandboxGitHubToken), GitHubAPIURL: world.gh.URL(), IssueRepo: "kubernetes/sig-release",
 		IssueTemplatePath: ".github/ISSUE_TEMPLATE/cut-release.md", TestGridURL: world.testgrid.URL(), ProwURL: world.prow.URL(),
 		PromotionRepo: "kubernetes/k8s.io", ReleaseRepo: "kubernetes/kubernetes", PublishingBotIssue: "kubernetes/kubernetes#56876",
+		CherryPickRepo: "kubernetes/kubernetes", FreezeLabel: "cherry-pick-approved",
 		RemindAfter: 2 * time.Hour, GitHubPollInterval: 0,
 		Timezone: "UTC", ReminderTime: "09:00", ReminderLeads: "3,0", CalendarReload: "*/30 * * * *",
 	}

@@ -150,6 +150,7 @@ func (c *Client) FileContent(ctx context.Context, repo, path, ref string) (strin
 
 func (c *Client) prOf(ctx context.Context, repo string, p *gh.PullRequest, reviews bool) (cutbot.PullRequest, error) {
 	pr := cutbot.PullRequest{Repo: repo, Number: p.GetNumber(), URL: p.GetHTMLURL(), Title: p.GetTitle(), HeadRef: p.GetHead().GetRef(),
+		HeadSHA: p.GetHead().GetSHA(), Base: p.GetBase().GetRef(),
 		Author: p.GetUser().GetLogin(), State: p.GetState(), Merged: p.GetMerged(), MergeSHA: p.GetMergeCommitSHA(),
 		MergedAt: p.GetMergedAt().Time, CreatedAt: p.GetCreatedAt().Time}
 	for _, l := range p.Labels {
@@ -280,6 +281,67 @@ func (c *Client) Release(ctx context.Context, repo, tag string) (string, bool, e
 		return "", false, c.coded(fmt.Sprintf("read the %s release of %s", tag, repo), err)
 	}
 	return r.GetHTMLURL(), true, nil
+}
+
+func (c *Client) PullRequestsTo(ctx context.Context, repo, base string) ([]cutbot.PullRequest, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return nil, err
+	}
+	var out []cutbot.PullRequest
+	opts := &gh.PullRequestListOptions{State: "open", Base: base, ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		ps, resp, err := c.c.PullRequests.List(ctx, owner, name, opts)
+		if err != nil {
+			return nil, c.coded(fmt.Sprintf("list the open pull requests into %s of %s", base, repo), err)
+		}
+		for _, p := range ps {
+			pr, _ := c.prOf(ctx, repo, p, false)
+			out = append(out, pr)
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+func (c *Client) CombinedStatus(ctx context.Context, repo, sha string) (string, []string, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return "", nil, err
+	}
+	cs, _, err := c.c.Repositories.GetCombinedStatus(ctx, owner, name, sha, &gh.ListOptions{PerPage: 100})
+	if err != nil {
+		return "", nil, c.coded(fmt.Sprintf("read the status of %s@%s", repo, sha), err)
+	}
+	var failing []string
+	for _, s := range cs.Statuses {
+		if st := s.GetState(); st == "failure" || st == "error" {
+			failing = append(failing, s.GetContext())
+		}
+	}
+	return cs.GetState(), failing, nil
+}
+
+// RemoveLabel removes a label. go-github puts the name into the URL path as it is, so a name
+// with "/" (do-not-merge/hold) would address another path: it is escaped here.
+func (c *Client) RemoveLabel(ctx context.Context, repo string, number int, label string) error {
+	owner, name, err := split(repo)
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Issues.RemoveLabelForIssue(ctx, owner, name, number, url.PathEscape(label))
+	return c.coded(fmt.Sprintf("remove %s from %s#%d", label, repo, number), err)
+}
+
+func (c *Client) AddLabel(ctx context.Context, repo string, number int, label string) error {
+	owner, name, err := split(repo)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.c.Issues.AddLabelsToIssue(ctx, owner, name, number, []string{label})
+	return c.coded(fmt.Sprintf("add %s to %s#%d", label, repo, number), err)
 }
 
 // coded turns a go-github error into a coded error: rate limits and outages are EUNAVAILABLE

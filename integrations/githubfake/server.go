@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,8 @@ type issue struct {
 }
 
 type pull struct {
+	Base     string
+	HeadSHA  string
 	HeadRef  string
 	Merged   bool
 	MergeSHA string
@@ -81,6 +84,7 @@ type Server struct {
 	requests  []Request
 	limited   int
 	retry     time.Duration
+	failures  []failure
 	commentID int64
 	shaSeq    int
 }
@@ -139,6 +143,16 @@ func (s *Server) Requests(prefix string) []Request {
 // rate limit does.
 func (s *Server) SecondaryRateLimit(n int, retryAfter time.Duration) {
 	s.change(func() { s.limited, s.retry = n, retryAfter })
+}
+
+type failure struct {
+	prefix string
+	status int
+}
+
+// FailNext makes the next request whose "METHOD path" starts with prefix answer status.
+func (s *Server) FailNext(prefix string, status int) {
+	s.change(func() { s.failures = append(s.failures, failure{prefix, status}) })
 }
 
 // SetFile puts a file in a repository.
@@ -207,6 +221,55 @@ func (s *Server) CommentsOn(repoName string, number int) []string {
 		}
 	}
 	return out
+}
+
+// PR is a pull request to add as it is, e.g. from a recorded GitHub response.
+type PR struct {
+	Number        int
+	Title         string
+	Base, HeadRef string
+	HeadSHA       string
+	Author        string
+	Labels        []string
+	State         string // open or closed
+	Merged        bool
+	MergeSHA      string
+	CreatedAt     time.Time
+	MergedAt      time.Time
+}
+
+// AddPullRequest adds a pull request with its own number.
+func (s *Server) AddPullRequest(repoName string, p PR) {
+	s.change(func() {
+		r := s.repo(repoName)
+		if p.State == "" {
+			p.State = "open"
+		}
+		r.issues[p.Number] = &issue{Number: p.Number, Title: p.Title, State: p.State, User: p.Author, Labels: slices.Clone(p.Labels), CreatedAt: p.CreatedAt,
+			PR: &pull{Base: p.Base, HeadRef: p.HeadRef, HeadSHA: p.HeadSHA, Merged: p.Merged, MergeSHA: p.MergeSHA, MergedAt: p.MergedAt}}
+		r.next = max(r.next, p.Number+1)
+	})
+}
+
+// Labels returns an issue's or PR's labels.
+func (s *Server) Labels(repoName string, number int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := s.repo(repoName).issues[number]; i != nil {
+		return slices.Clone(i.Labels)
+	}
+	return nil
+}
+
+// Close closes an issue or PR, merged or not.
+func (s *Server) ClosePR(repoName string, number int, merged bool) {
+	s.change(func() {
+		i := s.repo(repoName).issues[number]
+		i.State = "closed"
+		if merged && i.PR != nil {
+			i.PR.Merged, i.PR.MergeSHA, i.PR.MergedAt = true, s.commitLocked(repoName), s.now()
+		}
+	})
 }
 
 // AddPR opens a pull request and returns its number.
@@ -297,7 +360,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	status, res := s.route(r, body)
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Body: string(body), Status: status})
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: string(body), Status: status})
 	retry := s.retry
 	s.mu.Unlock()
 	s.changes.Notify()
@@ -318,12 +381,24 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for i, f := range s.failures {
+		if strings.HasPrefix(r.Method+" "+r.URL.EscapedPath(), f.prefix) {
+			s.failures = append(s.failures[:i], s.failures[i+1:]...)
+			return f.status, obj{"message": "injected failure"}
+		}
+	}
 	if s.limited > 0 {
 		s.limited--
 		return http.StatusForbidden, obj{"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
 			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}
 	}
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	// Split the path as sent: a label name may hold an escaped "/".
+	parts := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
+	for i := range parts {
+		if u, err := url.PathUnescape(parts[i]); err == nil {
+			parts[i] = u
+		}
+	}
 	if len(parts) == 1 && parts[0] == "user" {
 		return http.StatusOK, obj{"login": s.login, "id": 1, "type": "Bot"}
 	}
@@ -387,6 +462,32 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 			}
 		}
 		return http.StatusOK, s.issueJSON(name, i)
+	case rest[0] == "issues" && len(rest) == 3 && rest[2] == "labels" && r.Method == http.MethodPost:
+		i, ok := num(1)
+		if !ok {
+			return http.StatusNotFound, obj{"message": "Not Found"}
+		}
+		var req struct {
+			Labels []string `json:"labels"`
+		}
+		json.Unmarshal(body, &req)
+		for _, l := range req.Labels {
+			if !slices.Contains(i.Labels, l) {
+				i.Labels = append(i.Labels, l)
+			}
+		}
+		return http.StatusOK, labelsJSON(i.Labels)
+	case rest[0] == "issues" && len(rest) == 4 && rest[2] == "labels" && r.Method == http.MethodDelete:
+		i, ok := num(1)
+		if !ok {
+			return http.StatusNotFound, obj{"message": "Not Found"}
+		}
+		k := slices.Index(i.Labels, rest[3])
+		if k < 0 {
+			return http.StatusNotFound, obj{"message": "Label does not exist"}
+		}
+		i.Labels = slices.Delete(i.Labels, k, k+1)
+		return http.StatusOK, labelsJSON(i.Labels)
 	case rest[0] == "issues" && len(rest) == 3 && rest[2] == "comments":
 		i, ok := num(1)
 		if !ok {
@@ -409,7 +510,8 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 	case rest[0] == "pulls" && len(rest) == 1:
 		var out []obj
 		for n := rp.next - 1; n > 0; n-- {
-			if i := rp.issues[n]; i != nil && i.PR != nil && (r.URL.Query().Get("state") == "all" || i.State == r.URL.Query().Get("state") || r.URL.Query().Get("state") == "") {
+			q := r.URL.Query()
+			if i := rp.issues[n]; i != nil && i.PR != nil && (q.Get("state") == "all" || i.State == q.Get("state") || q.Get("state") == "") && (q.Get("base") == "" || i.PR.Base == q.Get("base")) {
 				out = append(out, s.pullJSON(name, i))
 			}
 		}
@@ -432,10 +534,18 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 		return http.StatusOK, out
 	case rest[0] == "commits" && len(rest) == 3 && rest[2] == "status":
 		var list []obj
-		combined := "pending"
+		combined := "success"
 		for _, st := range rp.statuses[rest[1]] {
 			list = append(list, obj{"context": st.Context, "state": st.State, "target_url": st.URL, "updated_at": st.At.Format(time.RFC3339)})
-			combined = st.State
+			switch {
+			case st.State == "failure" || st.State == "error":
+				combined = "failure"
+			case st.State == "pending" && combined == "success":
+				combined = "pending"
+			}
+		}
+		if len(list) == 0 {
+			combined = "pending"
 		}
 		return http.StatusOK, obj{"state": combined, "sha": rest[1], "statuses": list, "total_count": len(list)}
 	case rest[0] == "compare" && len(rest) == 2:
@@ -491,7 +601,8 @@ func (s *Server) issueJSON(repoName string, i *issue) obj {
 
 func (s *Server) pullJSON(repoName string, i *issue) obj {
 	o := obj{"number": i.Number, "title": i.Title, "body": i.Body, "state": i.State, "labels": labelsJSON(i.Labels),
-		"user": obj{"login": i.User}, "created_at": i.CreatedAt.Format(time.RFC3339), "head": obj{"ref": i.PR.HeadRef},
+		"user": obj{"login": i.User}, "created_at": i.CreatedAt.Format(time.RFC3339), "head": obj{"ref": i.PR.HeadRef, "sha": i.PR.HeadSHA},
+		"base":     obj{"ref": i.PR.Base},
 		"html_url": fmt.Sprintf("https://github.com/%s/pull/%d", repoName, i.Number), "merged": i.PR.Merged}
 	if i.PR.Merged {
 		o["merge_commit_sha"] = i.PR.MergeSHA

@@ -20,6 +20,14 @@ type Button struct {
 func (s *Server) Buttons(channelID string) []Button {
 	var out []Button
 	for _, m := range s.Messages(channelID) {
+		out = append(out, buttonsOf(m)...)
+	}
+	return out
+}
+
+func buttonsOf(m Message) []Button {
+	var out []Button
+	{
 		var blocks []struct {
 			Type     string `json:"type"`
 			BlockID  string `json:"block_id"`
@@ -45,6 +53,21 @@ func (s *Server) Buttons(channelID string) []Button {
 		}
 	}
 	return out
+}
+
+// FindEphemeralButton returns the newest button whose label starts with label on a message
+// only userID sees.
+func (s *Server) FindEphemeralButton(userID, label string) (Button, bool) {
+	var found Button
+	ok := false
+	for _, m := range s.Ephemerals(userID) {
+		for _, b := range buttonsOf(m) {
+			if strings.HasPrefix(b.Label, label) {
+				found, ok = b, true
+			}
+		}
+	}
+	return found, ok
 }
 
 // FindButton returns the newest button whose label starts with label.

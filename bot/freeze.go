@@ -1,0 +1,72 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/handlers"
+)
+
+func prLink(p *cutbot.FreezePR) string {
+	return fmt.Sprintf("%s %s", link(p.URL, fmt.Sprintf("#%d", p.Number)), escape(p.Title))
+}
+
+// freezeReply renders a freeze's preview, with the button that starts it, or its outcome.
+func freezeReply(r handlers.FreezeReply) (string, []slack.Block) {
+	f := r.Freeze
+	notReady := f.NotReady()
+	ready := len(f.PRs) - len(notReady)
+	var text string
+	switch {
+	case r.DryRun:
+		text = fmt.Sprintf("Dry run of the cherry-pick freeze of %s: nothing was changed. %d of %d PRs with %s would lose it.", f.Branch, len(notReady), len(f.PRs), f.Label)
+	case f.State == cutbot.FreezePreviewed:
+		text = fmt.Sprintf("Cherry-pick freeze of %s (%s): %d of %d PRs with %s would lose it.", f.Branch, f.Reason, len(notReady), len(f.PRs), f.Label)
+	case f.State == cutbot.FreezeThawed:
+		text = fmt.Sprintf("%s %s is thawed.", r.Headline, f.Branch)
+	default:
+		text = fmt.Sprintf("%s %s is frozen (%s).", r.Headline, f.Branch, f.Reason)
+	}
+	blocks := []slack.Block{section("*" + escape(text) + "*")}
+	var lines []string
+	for _, p := range notReady {
+		line := "• " + prLink(p)
+		switch {
+		case f.State == cutbot.FreezeThawed && p.Outcome == "relabeled":
+			line += " — " + f.Label + " is back"
+		case f.State == cutbot.FreezeThawed && p.Outcome != "":
+			line += " — " + p.Outcome + " meanwhile; nothing to put back"
+		case p.Skipped != "":
+			line += " — left alone: " + escape(p.Skipped)
+		case !p.Unlabel.Done.IsZero():
+			line += " — lost " + f.Label + ": " + escape(strings.Join(p.Reasons, "; "))
+		default:
+			line += " — not ready: " + escape(strings.Join(p.Reasons, "; "))
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		lines = append(lines, "Every PR with "+f.Label+" is ready to merge; nothing would change.")
+	}
+	for len(lines) > 0 { // sections hold 3000 characters
+		chunk, n := "", 0
+		for n < len(lines) && len(chunk)+len(lines[n]) < 2900 {
+			chunk += lines[n] + "\n"
+			n++
+		}
+		blocks = append(blocks, section(chunk))
+		lines = lines[n:]
+	}
+	if ready > 0 && f.State != cutbot.FreezeThawed {
+		blocks = append(blocks, contextBlock(fmt.Sprintf("%d PRs are ready to merge (lgtm, approved, no hold, no failing status) and keep %s.", ready, f.Label)))
+	}
+	if r.Confirm {
+		b := slack.NewButtonBlockElement(handlers.ActionFreeze, f.Branch+"|"+f.ID+"|", slack.NewTextBlockObject(slack.PlainTextType, fmt.Sprintf("Freeze: take %s off %d PRs", f.Label, len(notReady)), false, false))
+		b.Style = slack.StyleDanger
+		blocks = append(blocks, slack.NewActionBlock("freeze", b), contextBlock("Nothing changes until you press it. Each PR is checked again before its label comes off."))
+	}
+	return text, blocks
+}

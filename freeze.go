@@ -1,0 +1,140 @@
+package cutbot
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// FreezeState is where a cherry-pick freeze of a branch stands.
+type FreezeState string
+
+// The states of a freeze.
+const (
+	FreezePreviewed FreezeState = "previewed" // waiting for its requester to confirm
+	FreezeFreezing  FreezeState = "freezing"  // removing labels
+	FreezeFrozen    FreezeState = "frozen"
+	FreezeThawing   FreezeState = "thawing" // putting labels back
+	FreezeThawed    FreezeState = "thawed"
+	FreezeCancelled FreezeState = "cancelled"
+)
+
+// Active reports whether the freeze holds the branch (or is on its way in or out).
+func (s FreezeState) Active() bool {
+	return s == FreezeFreezing || s == FreezeFrozen || s == FreezeThawing
+}
+
+// SideEffect is one side effect on one PR: the intent is recorded before it, the time after.
+type SideEffect struct {
+	Intent bool
+	Done   time.Time
+}
+
+// Pending reports whether the step may have started but is not known to be done.
+func (s SideEffect) Pending() bool { return s.Intent && s.Done.IsZero() }
+
+// FreezePR is one pull request a freeze looked at.
+type FreezePR struct {
+	Number  int
+	Title   string
+	URL     string
+	Reasons []string // why it is not ready; none: it keeps its label
+	Unlabel SideEffect
+	Notice  SideEffect
+	Skipped string // why the freeze left it after all (it became ready)
+	Outcome string // at the thaw: relabeled, merged, closed
+	Relabel SideEffect
+	Thawed  SideEffect // the thaw's comment
+}
+
+// Ready reports whether the PR was ready to merge when the freeze looked.
+func (p FreezePR) Ready() bool { return len(p.Reasons) == 0 }
+
+// Freeze is a cherry-pick freeze of a branch: which PRs lost the label, when, and whether
+// they got it back.
+type Freeze struct {
+	ID     string
+	Repo   string
+	Branch string
+	Label  string
+	Reason string
+	By     string
+	At     time.Time
+	State  FreezeState
+	PRs    []FreezePR
+	ThawBy string
+	ThawAt time.Time
+	CutID  string // the active cut of the branch when it froze, whose thread shows it
+}
+
+// NotReady lists the PRs that lose the label.
+func (f *Freeze) NotReady() []*FreezePR {
+	var out []*FreezePR
+	for i := range f.PRs {
+		if !f.PRs[i].Ready() {
+			out = append(out, &f.PRs[i])
+		}
+	}
+	return out
+}
+
+// PR returns the freeze's PR number n.
+func (f *Freeze) PR(n int) *FreezePR {
+	for i := range f.PRs {
+		if f.PRs[i].Number == n {
+			return &f.PRs[i]
+		}
+	}
+	return nil
+}
+
+// Move changes the freeze's state if the move is legal.
+func (f *Freeze) Move(to FreezeState) error {
+	legal := map[FreezeState][]FreezeState{
+		FreezePreviewed: {FreezeFreezing, FreezeCancelled},
+		FreezeFreezing:  {FreezeFrozen},
+		FreezeFrozen:    {FreezeThawing},
+		FreezeThawing:   {FreezeThawed},
+	}
+	if !slices.Contains(legal[f.State], to) {
+		return Errorf(ECONFLICT, "the freeze of %s is %s; it cannot become %s", f.Branch, f.State, to)
+	}
+	f.State = to
+	return nil
+}
+
+// Readiness says why a PR is not ready to merge, by the rules release managers apply before
+// a cut: it needs lgtm and approved, no hold or other do-not-merge label, no rebase pending,
+// and no failing status. None means ready.
+func Readiness(pr PullRequest, statusState string, failing []string) []string {
+	var why []string
+	if !slices.Contains(pr.Labels, "lgtm") {
+		why = append(why, "no lgtm")
+	}
+	if !slices.Contains(pr.Labels, "approved") {
+		why = append(why, "not approved")
+	}
+	for _, l := range pr.Labels {
+		switch {
+		case strings.HasPrefix(l, "do-not-merge/hold"):
+			why = append(why, "on hold ("+l+")")
+		case strings.HasPrefix(l, "do-not-merge/"):
+			why = append(why, l)
+		case l == "needs-rebase":
+			why = append(why, "needs a rebase")
+		}
+	}
+	if statusState == "failure" || statusState == "error" {
+		if len(failing) > 0 {
+			why = append(why, "failing: "+strings.Join(failing, ", "))
+		} else {
+			why = append(why, "failing status")
+		}
+	}
+	return why
+}
+
+// FreezeMarker is hidden in cutbot's comments about a freeze, so that a comment posted just
+// before a crash is found and not posted again.
+func FreezeMarker(id, kind string) string { return fmt.Sprintf("<!-- cutbot:%s %s -->", kind, id) }
