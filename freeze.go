@@ -138,3 +138,11 @@ func Readiness(pr PullRequest, statusState string, failing []string) []string {
 // FreezeMarker is hidden in cutbot's comments about a freeze, so that a comment posted just
 // before a crash is found and not posted again.
 func FreezeMarker(id, kind string) string { return fmt.Sprintf("<!-- cutbot:%s %s -->", kind, id) }
+
+// PRs says "1 PR" or "n PRs".
+func PRs(n int) string {
+	if n == 1 {
+		return "1 PR"
+	}
+	return fmt.Sprintf("%d PRs", n)
+}

@@ -22,13 +22,28 @@ func freezeReply(r handlers.FreezeReply) (string, []slack.Block) {
 	var text string
 	switch {
 	case r.DryRun:
-		text = fmt.Sprintf("Dry run of the cherry-pick freeze of %s: nothing was changed. %d of %d PRs with %s would lose it.", f.Branch, len(notReady), len(f.PRs), f.Label)
+		text = fmt.Sprintf("Dry run of the cherry-pick freeze of %s: nothing was changed. %d of %s with %s would lose it.", f.Branch, len(notReady), cutbot.PRs(len(f.PRs)), f.Label)
 	case f.State == cutbot.FreezePreviewed:
-		text = fmt.Sprintf("Cherry-pick freeze of %s (%s): %d of %d PRs with %s would lose it.", f.Branch, f.Reason, len(notReady), len(f.PRs), f.Label)
+		text = fmt.Sprintf("Cherry-pick freeze of %s (%s): %d of %s with %s would lose it.", f.Branch, f.Reason, len(notReady), cutbot.PRs(len(f.PRs)), f.Label)
 	case f.State == cutbot.FreezeThawed:
-		text = fmt.Sprintf("%s %s is thawed.", r.Headline, f.Branch)
+		back, gone := 0, 0
+		for _, p := range notReady {
+			switch p.Outcome {
+			case "relabeled":
+				back++
+			case "merged", "closed":
+				gone++
+			}
+		}
+		text = fmt.Sprintf("Thawed %s: %s got %s back; %d merged or closed meanwhile.", f.Branch, cutbot.PRs(back), f.Label, gone)
 	default:
-		text = fmt.Sprintf("%s %s is frozen (%s).", r.Headline, f.Branch, f.Reason)
+		lost := 0
+		for _, p := range notReady {
+			if !p.Unlabel.Done.IsZero() {
+				lost++
+			}
+		}
+		text = fmt.Sprintf("Froze cherry-picks on %s (%s): %s lost %s.", f.Branch, f.Reason, cutbot.PRs(lost), f.Label)
 	}
 	blocks := []slack.Block{section("*" + escape(text) + "*")}
 	var lines []string
@@ -61,12 +76,19 @@ func freezeReply(r handlers.FreezeReply) (string, []slack.Block) {
 		lines = lines[n:]
 	}
 	if ready > 0 && f.State != cutbot.FreezeThawed {
-		blocks = append(blocks, contextBlock(fmt.Sprintf("%d PRs are ready to merge (lgtm, approved, no hold, no failing status) and keep %s.", ready, f.Label)))
+		blocks = append(blocks, contextBlock(fmt.Sprintf("%s ready to merge (lgtm, approved, no hold, no failing status) and keep %s.", areReady(ready), f.Label)))
 	}
 	if r.Confirm {
-		b := slack.NewButtonBlockElement(handlers.ActionFreeze, f.Branch+"|"+f.ID+"|", slack.NewTextBlockObject(slack.PlainTextType, fmt.Sprintf("Freeze: take %s off %d PRs", f.Label, len(notReady)), false, false))
+		b := slack.NewButtonBlockElement(handlers.ActionFreeze, f.Branch+"|"+f.ID+"|", slack.NewTextBlockObject(slack.PlainTextType, fmt.Sprintf("Freeze: take %s off %s", f.Label, cutbot.PRs(len(notReady))), false, false))
 		b.Style = slack.StyleDanger
 		blocks = append(blocks, slack.NewActionBlock("freeze", b), contextBlock("Nothing changes until you press it. Each PR is checked again before its label comes off."))
 	}
 	return text, blocks
+}
+
+func areReady(n int) string {
+	if n == 1 {
+		return "1 PR is"
+	}
+	return fmt.Sprintf("%d PRs are", n)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/integrations/githubfake"
 )
 
 const sigRelease = "kubernetes/sig-release"
@@ -266,6 +267,11 @@ func TestIsLive(t *testing.T) {
 	bl := newBuilds(t)
 	r := startBotWith(t, fake, "", bl)
 	toPromotion(t, r, bl)
+	// The branch is frozen for the cut; "is live" reminds the thread to thaw it.
+	bl.gh.AddPullRequest(k8s, githubfake.PR{Number: 128001, Title: "Automated cherry pick of #128000: fix", Base: "release-1.31", HeadSHA: headSHA(128001), Labels: []string{"cherry-pick-approved", "lgtm"}})
+	r.run(alice, `freeze release-1.31 --reason "v1.31.3 cut"`)
+	r.clickReply(alice, alice, "Freeze: take cherry-pick-approved off 1 PR")
+	mustContain(t, "frozen", fake.Transcript(channelID), ":ice_cube: @alice froze cherry-picks on release-1.31 (v1.31.3 cut): 1 PR lost cherry-pick-approved: #128001")
 	pr := bl.gh.AddPR("kubernetes/k8s.io", "releng: Image promotion for kubernetes v1.31.3", "kubernetes-v1.31.3-image-promotion", "alice", "approved", "lgtm")
 	bl.poll(t)
 	sha := bl.gh.Merge("kubernetes/k8s.io", pr)
@@ -284,6 +290,7 @@ func TestIsLive(t *testing.T) {
 	transcript := fake.Transcript(channelID)
 	mustContain(t, "live", transcript, "cutbot (replied to a thread, also sent to the channel)\n  :kubernetes: Kubernetes v1.31.3 is live! (shoutout to @alice & @bob for helping cut the release)")
 	mustContain(t, "done", fake.Text(parent(t, fake)), "Done")
+	mustContain(t, "thaw reminder", transcript, ":ice_cube: v1.31.3 is out and release-1.31 is still frozen: `/release thaw release-1.31` puts cherry-pick-approved back on 1 PR.")
 	r.run(alice, "announce v1.31.3 https://groups.google.com/a/kubernetes.io/g/dev/c/E14i6e2ndNc")
 	mustContain(t, "announce", fake.Transcript(channelID), "is live! (shoutout to @alice & @bob for helping cut the release)\n  https://groups.google.com/a/kubernetes.io/g/dev/c/E14i6e2ndNc")
 	body := issueBody(t, bl, 2991)

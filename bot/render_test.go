@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,10 +183,40 @@ func TestRenderReplies(t *testing.T) {
 		"error-conflict":   handlers.ErrorReply{Message: "v1.31.3 already has an active cut, opened by <@U0ALICE>.", Cut: c},
 		"dry-run":          handlers.PlanReply{Spec: spec, Actions: []string{"record the cut", "post the thread", "post the plan"}},
 		"dry-run-conflict": handlers.PlanReply{Spec: spec, Existing: c, Actions: []string{"record the cut"}},
+		"freeze-dry-run":   handlers.FreezeReply{Freeze: fixtureFreeze(cutbot.FreezePreviewed), DryRun: true},
+		"freeze-preview":   handlers.FreezeReply{Freeze: fixtureFreeze(cutbot.FreezePreviewed), Confirm: true},
+		"freeze-frozen":    handlers.FreezeReply{Freeze: fixtureFreeze(cutbot.FreezeFrozen)},
+		"freeze-thawed":    handlers.FreezeReply{Freeze: fixtureFreeze(cutbot.FreezeThawed)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			text, blocks := Reply(r)
 			golden(t, "reply-"+name, text, blocks)
 		})
 	}
+}
+
+// fixtureFreeze is a freeze of release-1.31 over four PRs, at the given state.
+func fixtureFreeze(state cutbot.FreezeState) *cutbot.Freeze {
+	done := cutbot.SideEffect{Intent: true, Done: t0}
+	pr := func(n int, title string, reasons ...string) cutbot.FreezePR {
+		return cutbot.FreezePR{Number: n, Title: title, URL: fmt.Sprintf("https://github.com/kubernetes/kubernetes/pull/%d", n), Reasons: reasons}
+	}
+	f := &cutbot.Freeze{ID: "f00000001", Repo: "kubernetes/kubernetes", Branch: "release-1.31", Label: "cherry-pick-approved", Reason: "v1.31.4 cut", By: alice, At: t0, State: state,
+		PRs: []cutbot.FreezePR{
+			pr(128001, "Automated cherry pick of #127000: kubelet: fix <probe> & restart", "no lgtm", "on hold (do-not-merge/hold)"),
+			pr(128002, "Automated cherry pick of #127100: bump Go", "failing: pull-kubernetes-e2e-gce"),
+			pr(128003, "Automated cherry pick of #127200: apiserver fix", "not approved"),
+			pr(128004, "Automated cherry pick of #127300: ready one"),
+		}}
+	if state == cutbot.FreezePreviewed {
+		return f
+	}
+	f.PRs[0].Unlabel, f.PRs[0].Notice = done, done
+	f.PRs[1].Unlabel, f.PRs[1].Notice = done, done
+	f.PRs[2].Skipped = "ready to merge by the time of the freeze"
+	if state == cutbot.FreezeThawed {
+		f.PRs[0].Outcome, f.PRs[0].Relabel, f.PRs[0].Thawed = "relabeled", done, done
+		f.PRs[1].Outcome = "merged"
+	}
+	return f
 }

@@ -7,22 +7,25 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/cutbot"
 )
 
 // FreezeReply shows a freeze: its preview (with the button that confirms it), or its outcome.
 type FreezeReply struct {
-	Freeze   *cutbot.Freeze
-	DryRun   bool
-	Confirm  bool // show the button that starts it
-	Headline string
+	Freeze  *cutbot.Freeze
+	DryRun  bool
+	Confirm bool // show the button that starts it
 }
 
 func (FreezeReply) isReply() {}
 
 // ActionFreeze confirms a previewed freeze.
 const ActionFreeze = "cutbot.freeze"
+
+// previewLife is how long a freeze preview may be confirmed: the PRs it lists are a snapshot.
+const previewLife = time.Hour
 
 var reBranch = regexp.MustCompile(`^release-\d+\.\d+$`)
 
@@ -102,7 +105,7 @@ func (h *Handlers) freeze(x *execution) (Reply, error) {
 		return nil, err
 	} else if f != nil && f.State == cutbot.FreezeFreezing {
 		h.log.Info("resuming a freeze that stopped halfway", "freeze", f.ID, "branch", branch, "user", x.req.UserID)
-		return h.runFreeze(ctx, f)
+		return h.driveFreeze(ctx, f)
 	} else if f != nil {
 		return nil, cutbot.Errorf(cutbot.ECONFLICT, "%s is already frozen (%s, by <@%s>); `/release thaw %s` ends it", branch, f.Reason, f.By, branch)
 	}
@@ -133,6 +136,14 @@ func (h *Handlers) confirmFreeze(ctx context.Context, user, id string) (Reply, e
 	if f.By != user {
 		return nil, cutbot.Errorf(cutbot.EUNAUTHORIZED, "only <@%s>, who asked for the freeze of %s, can confirm it", f.By, f.Branch)
 	}
+	switch {
+	case f.State == cutbot.FreezeCancelled:
+		return nil, cutbot.Errorf(cutbot.ECONFLICT, "this preview of the freeze of %s was withdrawn; run `/release freeze %s` again", f.Branch, f.Branch)
+	case f.State != cutbot.FreezePreviewed:
+		return nil, cutbot.Errorf(cutbot.ECONFLICT, "this freeze of %s was already confirmed (it is %s); nothing more to do", f.Branch, f.State)
+	case h.clock.Now().Sub(f.At) > previewLife:
+		return nil, cutbot.Errorf(cutbot.ECONFLICT, "this preview of the freeze of %s is older than %s and PRs may have changed since; run `/release freeze %s --reason %q` again for a fresh one", f.Branch, previewLife, f.Branch, f.Reason)
+	}
 	if other, err := h.activeFreeze(ctx, f.Branch); err != nil {
 		return nil, err
 	} else if other != nil && other.ID != f.ID {
@@ -150,7 +161,7 @@ func (h *Handlers) confirmFreeze(ctx context.Context, user, id string) (Reply, e
 		return nil, err
 	}
 	h.log.Info("freeze confirmed", "freeze", f.ID, "branch", f.Branch, "user", user, "prs", len(f.NotReady()))
-	return h.runFreeze(ctx, f)
+	return h.driveFreeze(ctx, f)
 }
 
 func (h *Handlers) activeCutOfBranch(ctx context.Context, branch string) (*cutbot.Cut, error) {
@@ -289,17 +300,50 @@ func (h *Handlers) runFreeze(ctx context.Context, f *cutbot.Freeze) (Reply, erro
 			nums = append(nums, "#"+strconv.Itoa(p.Number))
 		}
 	}
-	h.noteOnCut(ctx, f.CutID, f.By, "freeze.started", fmt.Sprintf("%s (%s): %d PRs lost %s: %s", f.Branch, f.Reason, len(nums), f.Label, strings.Join(nums, " ")))
-	return FreezeReply{Freeze: f, Headline: fmt.Sprintf("Froze cherry-picks on %s.", f.Branch)}, nil
+	h.noteOnCut(ctx, f.CutID, f.By, "freeze.started", fmt.Sprintf("%s (%s): %s lost %s: %s", f.Branch, f.Reason, cutbot.PRs(len(nums)), f.Label, strings.Join(nums, " ")))
+	return FreezeReply{Freeze: f}, nil
 }
 
 func (h *Handlers) stopped(f *cutbot.Freeze, err error) error {
-	h.log.Error("freeze stopped; it goes on at the next start or command", "freeze", f.ID, "err", err)
 	verb := "freeze"
 	if f.State == cutbot.FreezeThawing {
 		verb = "thaw"
 	}
-	return fmt.Errorf("the %s of %s stopped halfway (%w); `/release %s %s` goes on where it stopped, and so does cutbot when it restarts", verb, f.Branch, err, verb, f.Branch)
+	h.log.Error(verb+" stopped halfway", "freeze", f.ID, "branch", f.Branch, "err", err)
+	why := strings.TrimSuffix(cutbot.ErrorMessage(err), "; cutbot will try again")
+	return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.ErrorCode(err), "The %s of %s stopped halfway: %s. cutbot tries again by itself, at most every 10 minutes and when it restarts; `/release %s %s` goes on now. Nothing done so far is repeated.",
+		verb, f.Branch, why, verb, f.Branch), err)
+}
+
+// driveFreeze runs a freeze or a thaw on from where it stands. One run at a time per freeze:
+// the poller's retry and a command never act on the same PRs side by side.
+func (h *Handlers) driveFreeze(ctx context.Context, f *cutbot.Freeze) (Reply, error) {
+	key := "freeze:" + f.ID
+	if !h.submitting.claim(key) {
+		return nil, cutbot.Errorf(cutbot.ECONFLICT, "the freeze of %s is being worked on right now (cutbot is going on with it); run the command again in a moment to see where it stands", f.Branch)
+	}
+	defer h.submitting.release(key)
+	// Read it again under the claim: another run may have moved it on.
+	f, err := h.freezes.Freeze(ctx, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	var r Reply
+	switch f.State {
+	case cutbot.FreezeFreezing:
+		r, err = h.runFreeze(ctx, f)
+	case cutbot.FreezeThawing:
+		r, err = h.runThaw(ctx, f)
+	default:
+		return FreezeReply{Freeze: f}, nil
+	}
+	if err != nil {
+		d := h.backoff.fail(key, h.clock.Now())
+		h.log.Info("the freeze will be tried again", "freeze", f.ID, "in", d)
+		return nil, err
+	}
+	h.backoff.ok(key)
+	return r, nil
 }
 
 // noteOnCut posts a line about the branch in its active cut's thread.
@@ -352,7 +396,7 @@ func (h *Handlers) thaw(x *execution) (Reply, error) {
 			return nil, err
 		}
 	}
-	return h.runThaw(ctx, f)
+	return h.driveFreeze(ctx, f)
 }
 
 func (h *Handlers) runThaw(ctx context.Context, f *cutbot.Freeze) (Reply, error) {
@@ -412,9 +456,9 @@ func (h *Handlers) runThaw(ctx context.Context, f *cutbot.Freeze) (Reply, error)
 			gone++
 		}
 	}
-	h.noteOnCut(ctx, f.CutID, f.ThawBy, "freeze.thawed", fmt.Sprintf("%s: %d PRs got %s back; %d were closed or merged meanwhile", f.Branch, back, f.Label, gone))
+	h.noteOnCut(ctx, f.CutID, f.ThawBy, "freeze.thawed", fmt.Sprintf("%s: %s got %s back; %d closed or merged meanwhile", f.Branch, cutbot.PRs(back), f.Label, gone))
 	h.log.Info("thawed", "freeze", f.ID, "branch", f.Branch, "relabeled", back, "gone", gone)
-	return FreezeReply{Freeze: f, Headline: fmt.Sprintf("Thawed %s.", f.Branch)}, nil
+	return FreezeReply{Freeze: f}, nil
 }
 
 // remindThaw reminds the thread of a finished cut that its branch is still frozen.
@@ -426,11 +470,18 @@ func (h *Handlers) remindThaw(ctx context.Context, c *cutbot.Cut) {
 	if err != nil || f == nil || f.State != cutbot.FreezeFrozen {
 		return
 	}
-	h.noteOnCut(ctx, c.ID, "", "freeze.reminder", fmt.Sprintf("%s is out and %s is still frozen: `/release thaw %s` puts %s back on %d PRs", c.Version(), f.Branch, f.Branch, f.Label, len(f.NotReady())))
+	lost := 0
+	for _, p := range f.NotReady() {
+		if !p.Unlabel.Done.IsZero() {
+			lost++
+		}
+	}
+	h.noteOnCut(ctx, c.ID, "", "freeze.reminder", fmt.Sprintf("%s is out and %s is still frozen: `/release thaw %s` puts %s back on %s", c.Version(), f.Branch, f.Branch, f.Label, cutbot.PRs(lost)))
 }
 
-// resumeFreezes finishes freezes and thaws a crash interrupted.
-func (h *Handlers) resumeFreezes(ctx context.Context) error {
+// resumeFreezes goes on with the freezes and thaws that stopped halfway: a crash, or GitHub
+// failing. At start every one is tried; from the poller, those whose backoff has passed.
+func (h *Handlers) resumeFreezes(ctx context.Context, polling bool) error {
 	if h.freezes == nil || h.gh.api == nil {
 		return nil
 	}
@@ -440,17 +491,16 @@ func (h *Handlers) resumeFreezes(ctx context.Context) error {
 	}
 	var errs []error
 	for _, f := range all {
-		switch f.State {
-		case cutbot.FreezeFreezing:
-			h.log.Info("resuming an interrupted freeze", "freeze", f.ID, "branch", f.Branch)
-			_, err = h.runFreeze(ctx, f)
-		case cutbot.FreezeThawing:
-			h.log.Info("resuming an interrupted thaw", "freeze", f.ID, "branch", f.Branch)
-			_, err = h.runThaw(ctx, f)
-		default:
+		if f.State != cutbot.FreezeFreezing && f.State != cutbot.FreezeThawing {
 			continue
 		}
-		errs = append(errs, err)
+		if polling && h.backoff.wait("freeze:"+f.ID, h.clock.Now()) {
+			continue
+		}
+		h.log.Info("going on with a freeze that stopped halfway", "freeze", f.ID, "branch", f.Branch, "state", f.State)
+		if _, err := h.driveFreeze(ctx, f); err != nil && cutbot.ErrorCode(err) != cutbot.ECONFLICT {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -458,7 +458,7 @@ func (h *Handlers) Resume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("resume: list active cuts: %w", err)
 	}
-	if err := h.resumeFreezes(ctx); err != nil {
+	if err := h.resumeFreezes(ctx, false); err != nil {
 		h.log.Error("resume freezes", "err", err)
 	}
 	pending, err := h.store.CutsWithUnpostedMessages(ctx)

@@ -423,6 +423,9 @@ func (h *Handlers) Poll(ctx context.Context) error {
 		return fmt.Errorf("poll: list active cuts: %w", err)
 	}
 	var errs []error
+	if err := h.resumeFreezes(ctx, true); err != nil {
+		errs = append(errs, err)
+	}
 	for _, c := range cuts {
 		if err := h.pollGitHub(ctx, c); err != nil {
 			errs = append(errs, err)

@@ -359,6 +359,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	status, res := s.route(r, body)
+	if pg, ok := res.(paged); ok {
+		res = pg.items
+		if pg.link != "" {
+			w.Header().Set("Link", pg.link)
+		}
+	}
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: string(body), Status: status})
 	retry := s.retry
@@ -373,6 +379,43 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 type obj = map[string]any
+
+// paged is one page of a list, with the Link header GitHub sends when there are more.
+type paged struct {
+	items []obj
+	link  string
+}
+
+// page cuts a list into pages as GitHub does: per_page (30 by default, at most 100) and
+// page, with rel="next" and rel="last" links.
+func page(r *http.Request, all []obj) paged {
+	q := r.URL.Query()
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	per = min(per, 100)
+	n, _ := strconv.Atoi(q.Get("page"))
+	n = max(n, 1)
+	last := max((len(all)+per-1)/per, 1)
+	lo, hi := min((n-1)*per, len(all)), min(n*per, len(all))
+	pg := paged{items: all[lo:hi]}
+	if pg.items == nil {
+		pg.items = []obj{}
+	}
+	if n < last {
+		at := func(k int) string {
+			u := *r.URL
+			u.Scheme, u.Host = "http", r.Host
+			v := u.Query()
+			v.Set("page", strconv.Itoa(k))
+			u.RawQuery = v.Encode()
+			return u.String()
+		}
+		pg.link = fmt.Sprintf("<%s>; rel=\"next\", <%s>; rel=\"last\"", at(n+1), at(last))
+	}
+	return pg
+}
 
 func (s *Server) route(r *http.Request, body []byte) (int, any) {
 	auth := r.Header.Get("Authorization")
@@ -467,10 +510,13 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 		if !ok {
 			return http.StatusNotFound, obj{"message": "Not Found"}
 		}
+		// GitHub takes {"labels": [...]} or, as go-github sends it, a bare array.
 		var req struct {
 			Labels []string `json:"labels"`
 		}
-		json.Unmarshal(body, &req)
+		if json.Unmarshal(body, &req.Labels) != nil && json.Unmarshal(body, &req) != nil || len(req.Labels) == 0 {
+			return http.StatusUnprocessableEntity, obj{"message": "Invalid request.\n\nNo labels given."}
+		}
 		for _, l := range req.Labels {
 			if !slices.Contains(i.Labels, l) {
 				i.Labels = append(i.Labels, l)
@@ -506,7 +552,7 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 		for _, c := range i.Comments {
 			out = append(out, obj{"id": c.ID, "body": c.Body, "user": obj{"login": c.User}})
 		}
-		return http.StatusOK, out
+		return http.StatusOK, page(r, out)
 	case rest[0] == "pulls" && len(rest) == 1:
 		var out []obj
 		for n := rp.next - 1; n > 0; n-- {
@@ -515,7 +561,7 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 				out = append(out, s.pullJSON(name, i))
 			}
 		}
-		return http.StatusOK, out
+		return http.StatusOK, page(r, out)
 	case rest[0] == "pulls" && len(rest) == 2:
 		i, ok := num(1)
 		if !ok || i.PR == nil {
