@@ -204,6 +204,13 @@ func New(cfg Config, st Store) (*Bot, error) {
 	return b, nil
 }
 
+// CheckCronSpec says whether spec is a cron spec the scheduler takes (five fields, or a
+// descriptor such as @hourly), for checking the configuration before starting.
+func CheckCronSpec(spec string) error {
+	_, err := cron.ParseStandard(spec)
+	return err
+}
+
 // setupCron schedules the calendar's jobs under robfig/cron: in the configured zone (cron's
 // default is the machine's), each job wrapped in cron.Recover so that a panic is logged, not
 // fatal.

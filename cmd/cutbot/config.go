@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"sigs.k8s.io/cutbot"
 
 	"sigs.k8s.io/cutbot/bot"
@@ -371,7 +369,7 @@ func (c *Config) validate() error {
 			break
 		}
 	}
-	if _, err := cron.ParseStandard(c.CalendarReload); err != nil {
+	if err := bot.CheckCronSpec(c.CalendarReload); err != nil {
 		bad("CUTBOT_CALENDAR_RELOAD %q is not a cron spec: %v", c.CalendarReload, err)
 	}
 	for _, src := range c.Calendars {
