@@ -39,7 +39,7 @@ const sandboxIntro = `cutbot sandbox: the real bot, against fake Slack, Cloud Bu
 prow on this machine. #release-management is the release channel; @release-managers holds
 @you and @alex; builds take a few seconds.
   /release ...            a command (try /release help)
-  click LABEL             press the newest button whose label starts with LABEL
+  click LABEL             press the newest button whose label starts with LABEL (one only you see first)
   @alex ..., @guest ...   act as them (@guest is not a release manager)
   !wait                   wait until every build has finished and the thread caught up
   !fail-next STEP         make the next build fail at STEP (clone, compiling, staging, ...)
@@ -208,7 +208,10 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 			}
 		case "click":
 			fmt.Fprintf(m.Stdout, "\n› @%s clicks [%s]\n", name, rest)
-			b, ok := fake.FindButton(sandboxChannel, rest)
+			b, ok := fake.FindEphemeralButton(userID, rest)
+			if !ok {
+				b, ok = fake.FindButton(sandboxChannel, rest)
+			}
 			if !ok {
 				fmt.Fprintf(m.Stdout, "sandbox: no button labelled %q in #release-management\n", rest)
 				break

@@ -38,6 +38,22 @@ func newSandboxWorld() *sandboxWorld {
 	w.gh.AddIssue("kubernetes/sig-release", 2990, "Cut v1.31.2 release", "closed", "a-release-manager")
 	w.gh.AddIssue("kubernetes/kubernetes", 56876, "publishing-bot is broken", "closed", "k8s-publishing-bot")
 	w.gh.AddPR("kubernetes/k8s.io", "Bump the registry sync", "bump-sync", "someone")
+	// Cherry-picks waiting on release-1.31, ready and not, for /release freeze.
+	for i, p := range []struct {
+		title  string
+		labels []string
+		status string
+	}{
+		{"Automated cherry pick of #127760: kubelet: fix the restart backoff", []string{"lgtm", "approved"}, "success"},
+		{"Automated cherry pick of #127812: apiserver: do not leak watchers", []string{"approved"}, "success"},
+		{"Automated cherry pick of #127901: bump Go to 1.22.9", []string{"lgtm", "approved"}, "failure"},
+		{"Automated cherry pick of #127955: kubeadm: keep the etcd flags", []string{"lgtm", "approved", "do-not-merge/hold"}, "success"},
+	} {
+		n, sha := 128101+i, fmt.Sprintf("%040x", 128101+i)
+		w.gh.AddPullRequest("kubernetes/kubernetes", githubfake.PR{Number: n, Title: p.title, Base: "release-1.31", HeadRef: fmt.Sprintf("automated-cherry-pick-of-#%d-upstream-release-1.31", 127760+i), HeadSHA: sha,
+			Author: "k8s-infra-cherrypick-robot", Labels: append([]string{"cherry-pick-approved", "cncf-cla: yes", "kind/bug"}, p.labels...)})
+		w.gh.SetStatus("kubernetes/kubernetes", sha, "pull-kubernetes-e2e-gce", p.status, fmt.Sprintf("https://prow.k8s.io/view/gs/kubernetes-jenkins/pr-logs/pull/%d/pull-kubernetes-e2e-gce/1", n))
+	}
 	for _, b := range []string{"1.31", "1.30", "1.29", "1.28", "master"} {
 		jobs := map[string]string{"build-" + b: "PASSING", "ci-kubernetes-e2e-gci-gce-" + b: "PASSING", "verify-" + b: "FLAKY"}
 		if b == "1.31" {
