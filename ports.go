@@ -256,4 +256,7 @@ type FreezeStore interface {
 	Freeze(ctx context.Context, id string) (*Freeze, error)
 	// Freezes lists every freeze, oldest first.
 	Freezes(ctx context.Context) ([]*Freeze, error)
+	// ActiveFreezes lists the freezes that hold their branch (FreezeState.Active), oldest
+	// first, without reading the others in full.
+	ActiveFreezes(ctx context.Context) ([]*Freeze, error)
 }

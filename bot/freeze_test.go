@@ -30,7 +30,7 @@ type recordedPR struct {
 	Labels []string `json:"labels"`
 }
 
-func recordedPulls(t *testing.T) []recordedPR {
+func recordedPulls(t testing.TB) []recordedPR {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/github/krel-recorded-pulls-v1.25.3.json")
 	if err != nil {
@@ -321,7 +321,7 @@ func freezeText(f *cutbot.Freeze) string {
 	return text
 }
 
-func freezes(t *testing.T, st *store.Store) []*cutbot.Freeze {
+func freezes(t testing.TB, st *store.Store) []*cutbot.Freeze {
 	t.Helper()
 	all, err := st.Freezes(context.Background())
 	if err != nil {

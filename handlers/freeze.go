@@ -46,7 +46,7 @@ func branchArg(inv Invocation) (string, error) {
 
 // activeFreeze returns the freeze that holds branch, if any.
 func (h *Handlers) activeFreeze(ctx context.Context, branch string) (*cutbot.Freeze, error) {
-	all, err := h.freezes.Freezes(ctx)
+	all, err := h.freezes.ActiveFreezes(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -485,7 +485,7 @@ func (h *Handlers) resumeFreezes(ctx context.Context, polling bool) error {
 	if h.freezes == nil || h.gh.api == nil {
 		return nil
 	}
-	all, err := h.freezes.Freezes(ctx)
+	all, err := h.freezes.ActiveFreezes(ctx)
 	if err != nil {
 		return err
 	}

@@ -157,3 +157,32 @@ func (s *Store) Freezes(ctx context.Context) ([]*cutbot.Freeze, error) {
 	})
 	return out, err
 }
+
+// ActiveFreezes lists the freezes that hold their branch, oldest first. Only their state is
+// decoded for the others, so the poller's look at every freeze stays cheap as they pile up.
+func (s *Store) ActiveFreezes(ctx context.Context) ([]*cutbot.Freeze, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*cutbot.Freeze
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFreezes).ForEach(func(k, v []byte) error {
+			var head struct {
+				State string `json:"state"`
+			}
+			if err := json.Unmarshal(v, &head); err != nil {
+				return fmt.Errorf("decode freeze %s: %w", k, err)
+			}
+			if !cutbot.FreezeState(head.State).Active() {
+				return nil
+			}
+			var r freezeRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode freeze %s: %w", k, err)
+			}
+			out = append(out, r.toFreeze())
+			return nil
+		})
+	})
+	return out, err
+}

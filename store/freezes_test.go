@@ -61,6 +61,9 @@ func TestFreezesSurviveReopening(t *testing.T) {
 	if err != nil || len(all) != 2 || all[0].ID != first.ID || all[1].ID != second.ID {
 		t.Fatalf("Freezes = %v, %v; want both, oldest first", all, err)
 	}
+	if active, err := s.ActiveFreezes(ctx); err != nil || len(active) != 1 || active[0].ID != first.ID {
+		t.Fatalf("ActiveFreezes = %v, %v; want the freezing one only", active, err)
+	}
 	if _, err := s.Freeze(ctx, "f99"); cutbot.ErrorCode(err) != cutbot.ENOTFOUND {
 		t.Errorf("unknown freeze: %v", err)
 	}

@@ -555,8 +555,8 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 		return http.StatusOK, page(r, out)
 	case rest[0] == "pulls" && len(rest) == 1:
 		var out []obj
+		q := r.URL.Query()
 		for n := rp.next - 1; n > 0; n-- {
-			q := r.URL.Query()
 			if i := rp.issues[n]; i != nil && i.PR != nil && (q.Get("state") == "all" || i.State == q.Get("state") || q.Get("state") == "") && (q.Get("base") == "" || i.PR.Base == q.Get("base")) {
 				out = append(out, s.pullJSON(name, i))
 			}
