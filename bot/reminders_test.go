@@ -175,3 +175,42 @@ func TestCronJobsRecoverAndRunInZone(t *testing.T) {
 		t.Errorf("next run after 01:59:30 on the spring-forward day: %v", next)
 	}
 }
+
+// TestCalendarFromGitHub reads schedule.yaml from kubernetes/website through the contents API,
+// as CUTBOT_CALENDARS=github:kubernetes/website/data/releases/schedule.yaml does, and again
+// on each reload; when GitHub fails, that source's last good copy stays in force.
+func TestCalendarFromGitHub(t *testing.T) {
+	fake := workspace(t)
+	bl := newBuilds(t)
+	const website, path = "kubernetes/website", "data/releases/schedule.yaml"
+	bl.gh.SetFile(website, path, patchSchedule)
+	cycle := filepath.Join(t.TempDir(), "cycle.yaml")
+	os.WriteFile(cycle, []byte("- what: Code Freeze\n  when: 2024-10-23\n  cycle: v1.32\n"), 0o644)
+	_, policy := calendarWorld(t)
+	clock := newClock(time.Date(2024, 10, 1, 12, 0, 0, 0, policy.Location))
+	r := startBotEdit(t, fake, "", bl, func(c *Config) {
+		c.Clock, c.Policy = clock, *policy
+		c.Calendars = []cutbot.CalendarSource{&schedule.Source{Spec: "github:" + website + "/" + path, GitHub: bl.ghClient}, &schedule.Source{Spec: cycle}}
+	})
+	r.run(guest, "schedule")
+	mustContain(t, "schedule", r.lastReply(guest), ":cherries: cherry-pick deadline v1.31.2", "Code Freeze")
+
+	// The website moves on to the next patch; the reload picks it up.
+	bl.gh.SetFile(website, path, strings.NewReplacer("1.31.2", "1.31.3", "2024-10-11", "2024-10-18", "2024-10-15", "2024-10-22").Replace(patchSchedule))
+	r.runJob("calendar")
+	r.run(guest, "schedule")
+	reply := r.lastReply(guest)
+	mustContain(t, "reloaded", reply, ":cherries: cherry-pick deadline v1.31.3", "*Fri, 2024-10-18*", "Code Freeze")
+	if strings.Contains(reply, "v1.31.2") {
+		t.Errorf("the old patch is still scheduled:\n%s", reply)
+	}
+
+	// GitHub fails on the next reload: the last good copy stays, with the file's milestones.
+	bl.gh.FailNext("GET /repos/"+website+"/contents/", 502)
+	r.runJob("calendar")
+	r.run(guest, "schedule")
+	mustContain(t, "after a failed reload", r.lastReply(guest), ":cherries: cherry-pick deadline v1.31.3", "Code Freeze")
+	if got := len(bl.gh.Requests("GET /repos/" + website + "/contents/" + path)); got != 3 {
+		t.Errorf("read schedule.yaml %d times, want 3 (start, two reloads)", got)
+	}
+}

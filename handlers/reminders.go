@@ -20,6 +20,7 @@ type calendar struct {
 
 	mu         sync.Mutex
 	milestones []cutbot.Milestone
+	lastGood   map[string][]cutbot.Milestone // by source, for when a source cannot be read
 	loaded     time.Time
 	problems   map[string]bool // logged once each
 	runMu      sync.Mutex      // one reminder run at a time
@@ -36,7 +37,7 @@ func newCalendar(d Deps) calendar {
 	if p.Grace == 0 {
 		p.Grace = 10 * time.Minute
 	}
-	return calendar{sources: d.Calendars, policy: p, store: d.Reminders, announcer: d.Announcer, problems: map[string]bool{}}
+	return calendar{sources: d.Calendars, policy: p, store: d.Reminders, announcer: d.Announcer, problems: map[string]bool{}, lastGood: map[string][]cutbot.Milestone{}}
 }
 
 // LoadCalendar reads every calendar source. A source that fails keeps what it gave before;
@@ -51,18 +52,22 @@ func (h *Handlers) LoadCalendar(ctx context.Context) error {
 	seen := map[string]bool{}
 	for _, src := range c.sources {
 		ms, problems, err := src.Milestones(ctx)
+		c.mu.Lock()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("calendar %s: %w", src.Name(), err))
-			continue
+			// Keep what this source said last time: a GitHub outage must not silence its
+			// reminders.
+			ms = c.lastGood[src.Name()]
+			errs = append(errs, fmt.Errorf("calendar %s (keeping its last good copy, %d milestones): %w", src.Name(), len(ms), err))
+		} else {
+			c.lastGood[src.Name()] = ms
 		}
 		for _, p := range problems {
-			c.mu.Lock()
 			if !c.problems[p] {
 				c.problems[p] = true
 				h.log.Warn("calendar entry skipped", "detail", p)
 			}
-			c.mu.Unlock()
 		}
+		c.mu.Unlock()
 		for _, m := range ms {
 			key := string(m.Kind) + "/" + m.Day.String() + "/" + m.What
 			if !seen[key] {
@@ -71,13 +76,13 @@ func (h *Handlers) LoadCalendar(ctx context.Context) error {
 			}
 		}
 	}
-	if len(errs) > 0 && len(all) == 0 {
-		return errors.Join(errs...) // keep the last good calendar
+	if len(errs) == len(c.sources) && len(all) == 0 {
+		return errors.Join(errs...) // nothing read yet, or ever
 	}
 	c.mu.Lock()
 	c.milestones, c.loaded = all, h.clock.Now()
 	c.mu.Unlock()
-	h.log.Info("calendar loaded", "milestones", len(all), "sources", len(c.sources))
+	h.log.Info("calendar loaded", "milestones", len(all), "sources", len(c.sources), "failed", len(errs))
 	return errors.Join(errs...)
 }
 
