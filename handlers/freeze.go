@@ -178,40 +178,50 @@ func (h *Handlers) activeCutOfBranch(ctx context.Context, branch string) (*cutbo
 }
 
 // sideEffect does one side effect on one PR exactly once: the intent is stored first; a
-// pending intent (a crash in between) is resolved with check before doing it again.
-func (h *Handlers) sideEffect(ctx context.Context, id string, n int, pick func(*cutbot.FreezePR) *cutbot.SideEffect, check func() (bool, error), do func() error) (*cutbot.Freeze, error) {
-	f, err := h.freezes.Freeze(ctx, id)
-	if err != nil {
-		return nil, err
+// pending intent (a crash in between) is resolved with check before doing it again. It
+// returns the freeze as stored after the step, or, on an error, as last known.
+func (h *Handlers) sideEffect(ctx context.Context, f *cutbot.Freeze, n int, pick func(*cutbot.FreezePR) *cutbot.SideEffect, check func() (bool, error), do func() error) (*cutbot.Freeze, error) {
+	update := func(fn func(*cutbot.SideEffect)) error {
+		g, err := h.freezes.UpdateFreeze(ctx, f.ID, func(g *cutbot.Freeze) error {
+			fn(pick(g.PR(n)))
+			return nil
+		})
+		if err == nil {
+			f = g
+		}
+		return err
 	}
+	done := func(s *cutbot.SideEffect) { s.Done = h.clock.Now() }
 	step := pick(f.PR(n))
-	if !step.Done.IsZero() {
+	switch {
+	case !step.Done.IsZero():
 		return f, nil
-	}
-	if step.Pending() {
-		done, err := check()
+	case step.Pending():
+		happened, err := check()
 		if err != nil {
 			return f, err
 		}
-		if done {
-			return h.freezes.UpdateFreeze(ctx, id, func(f *cutbot.Freeze) error {
-				pick(f.PR(n)).Done = h.clock.Now()
-				return nil
-			})
+		if happened {
+			return f, update(done)
 		}
-	} else if f, err = h.freezes.UpdateFreeze(ctx, id, func(f *cutbot.Freeze) error {
-		pick(f.PR(n)).Intent = true
-		return nil
-	}); err != nil {
-		return f, err
+	default:
+		if err := update(func(s *cutbot.SideEffect) { s.Intent = true }); err != nil {
+			return f, err
+		}
 	}
 	if err := do(); err != nil {
 		return f, err
 	}
-	return h.freezes.UpdateFreeze(ctx, id, func(f *cutbot.Freeze) error {
-		pick(f.PR(n)).Done = h.clock.Now()
-		return nil
-	})
+	return f, update(done)
+}
+
+// commentOnce posts body, with the freeze's hidden marker of this kind, on PR n once: a
+// comment posted just before a crash is found by its marker and not posted again.
+func (h *Handlers) commentOnce(ctx context.Context, f *cutbot.Freeze, n int, kind, body string, pick func(*cutbot.FreezePR) *cutbot.SideEffect) (*cutbot.Freeze, error) {
+	marker := cutbot.FreezeMarker(f.ID, kind)
+	return h.sideEffect(ctx, f, n, pick,
+		func() (bool, error) { return h.hasComment(ctx, n, marker) },
+		func() error { return h.gh.api.Comment(ctx, h.cpRepo, n, body+"\n\n"+marker) })
 }
 
 func (h *Handlers) hasComment(ctx context.Context, n int, marker string) (bool, error) {
@@ -265,7 +275,7 @@ func (h *Handlers) runFreeze(ctx context.Context, f *cutbot.Freeze) (Reply, erro
 			}
 		}
 		var err error
-		f, err = h.sideEffect(ctx, id, n, func(p *cutbot.FreezePR) *cutbot.SideEffect { return &p.Unlabel },
+		f, err = h.sideEffect(ctx, f, n, func(p *cutbot.FreezePR) *cutbot.SideEffect { return &p.Unlabel },
 			func() (bool, error) {
 				pr, err := h.gh.api.PullRequest(ctx, h.cpRepo, n)
 				return err == nil && !contains(pr.Labels, f.Label), err
@@ -280,12 +290,9 @@ func (h *Handlers) runFreeze(ctx context.Context, f *cutbot.Freeze) (Reply, erro
 		if err != nil {
 			return nil, h.stopped(f, err)
 		}
-		notice := fmt.Sprintf("The cherry-pick freeze of `%s` (%s) took `%s` off this PR: %s. It goes back on when the branch thaws after the release.\n\n%s",
-			f.Branch, f.Reason, f.Label, strings.Join(f.PR(n).Reasons, "; "), cutbot.FreezeMarker(f.ID, "freeze"))
-		f, err = h.sideEffect(ctx, id, n, func(p *cutbot.FreezePR) *cutbot.SideEffect { return &p.Notice },
-			func() (bool, error) { return h.hasComment(ctx, n, cutbot.FreezeMarker(f.ID, "freeze")) },
-			func() error { return h.gh.api.Comment(ctx, h.cpRepo, n, notice) })
-		if err != nil {
+		notice := fmt.Sprintf("The cherry-pick freeze of `%s` (%s) took `%s` off this PR: %s. It goes back on when the branch thaws after the release.",
+			f.Branch, f.Reason, f.Label, strings.Join(f.PR(n).Reasons, "; "))
+		if f, err = h.commentOnce(ctx, f, n, "freeze", notice, func(p *cutbot.FreezePR) *cutbot.SideEffect { return &p.Notice }); err != nil {
 			return nil, h.stopped(f, err)
 		}
 	}
@@ -426,7 +433,7 @@ func (h *Handlers) runThaw(ctx context.Context, f *cutbot.Freeze) (Reply, error)
 			continue
 		}
 		var err error
-		f, err = h.sideEffect(ctx, id, n, func(p *cutbot.FreezePR) *cutbot.SideEffect { return &p.Relabel },
+		f, err = h.sideEffect(ctx, f, n, func(p *cutbot.FreezePR) *cutbot.SideEffect { return &p.Relabel },
 			func() (bool, error) {
 				pr, err := h.gh.api.PullRequest(ctx, h.cpRepo, n)
 				return err == nil && contains(pr.Labels, f.Label), err
@@ -435,11 +442,8 @@ func (h *Handlers) runThaw(ctx context.Context, f *cutbot.Freeze) (Reply, error)
 		if err != nil {
 			return nil, h.stopped(f, err)
 		}
-		notice := fmt.Sprintf("The cherry-pick freeze of `%s` is over: `%s` is back on this PR.\n\n%s", f.Branch, f.Label, cutbot.FreezeMarker(f.ID, "thaw"))
-		f, err = h.sideEffect(ctx, id, n, func(p *cutbot.FreezePR) *cutbot.SideEffect { return &p.Thawed },
-			func() (bool, error) { return h.hasComment(ctx, n, cutbot.FreezeMarker(f.ID, "thaw")) },
-			func() error { return h.gh.api.Comment(ctx, h.cpRepo, n, notice) })
-		if err != nil {
+		notice := fmt.Sprintf("The cherry-pick freeze of `%s` is over: `%s` is back on this PR.", f.Branch, f.Label)
+		if f, err = h.commentOnce(ctx, f, n, "thaw", notice, func(p *cutbot.FreezePR) *cutbot.SideEffect { return &p.Thawed }); err != nil {
 			return nil, h.stopped(f, err)
 		}
 	}
