@@ -197,6 +197,12 @@ func TestFreezeAndThaw(t *testing.T) {
 	}
 	r.run(alice, "thaw release-1.25")
 	mustContain(t, "thaw while freezing", r.lastReply(alice), "has not finished")
+	w := writes(bl.gh)
+	r.run(guest, `freeze release-1.25 --reason "v1.25.4 cut" --dry-run`)
+	mustContain(t, "dry run while freezing", r.lastReply(guest), "release-1.25 is already frozen")
+	if writes(bl.gh) != w {
+		t.Fatal("a guest's dry run went on with the freeze")
+	}
 
 	// cutbot died after removing the first PR's label and before recording it, and after
 	// commenting on the second PR and before recording that.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,20 @@ func branchArg(inv Invocation) (string, error) {
 	return b, nil
 }
 
+// branchFreeze reads the branch a freeze or thaw command names, and the freeze holding it,
+// if any.
+func (h *Handlers) branchFreeze(x *execution) (string, *cutbot.Freeze, error) {
+	if err := h.freezeReady(); err != nil {
+		return "", nil, err
+	}
+	branch, err := branchArg(x.inv)
+	if err != nil {
+		return "", nil, err
+	}
+	f, err := h.activeFreeze(x.ctx, branch)
+	return branch, f, err
+}
+
 // activeFreeze returns the freeze that holds branch, if any.
 func (h *Handlers) activeFreeze(ctx context.Context, branch string) (*cutbot.Freeze, error) {
 	all, err := h.freezes.ActiveFreezes(ctx)
@@ -67,7 +82,7 @@ func (h *Handlers) freezeCandidates(ctx context.Context, branch string) ([]cutbo
 	}
 	var out []cutbot.FreezePR
 	for _, pr := range prs {
-		if !contains(pr.Labels, h.cpLabel) {
+		if !slices.Contains(pr.Labels, h.cpLabel) {
 			continue
 		}
 		state, failing := "", []string(nil)
@@ -81,29 +96,14 @@ func (h *Handlers) freezeCandidates(ctx context.Context, branch string) ([]cutbo
 	return out, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // freeze previews a cherry-pick freeze of a branch and, unless it is a dry run, stores it
 // waiting for its requester to confirm.
 func (h *Handlers) freeze(x *execution) (Reply, error) {
 	ctx := x.ctx
-	if err := h.freezeReady(); err != nil {
-		return nil, err
-	}
-	branch, err := branchArg(x.inv)
+	branch, f, err := h.branchFreeze(x)
 	if err != nil {
 		return nil, err
-	}
-	if f, err := h.activeFreeze(ctx, branch); err != nil {
-		return nil, err
-	} else if f != nil && f.State == cutbot.FreezeFreezing {
+	} else if f != nil && f.State == cutbot.FreezeFreezing && !x.inv.Has("dry-run") {
 		h.log.Info("resuming a freeze that stopped halfway", "freeze", f.ID, "branch", branch, "user", x.req.UserID)
 		return h.driveFreeze(ctx, f)
 	} else if f != nil {
@@ -113,7 +113,7 @@ func (h *Handlers) freeze(x *execution) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &cutbot.Freeze{Repo: h.cpRepo, Branch: branch, Label: h.cpLabel, Reason: x.inv.Flags["reason"], By: x.req.UserID, At: h.clock.Now(), State: cutbot.FreezePreviewed, PRs: prs}
+	f = &cutbot.Freeze{Repo: h.cpRepo, Branch: branch, Label: h.cpLabel, Reason: x.inv.Flags["reason"], By: x.req.UserID, At: h.clock.Now(), State: cutbot.FreezePreviewed, PRs: prs}
 	if x.inv.Has("dry-run") {
 		return FreezeReply{Freeze: f, DryRun: true}, nil
 	}
@@ -256,7 +256,7 @@ func (h *Handlers) runFreeze(ctx context.Context, f *cutbot.Freeze) (Reply, erro
 			switch {
 			case pr.State != "open":
 				skip = "closed meanwhile"
-			case !contains(pr.Labels, f.Label):
+			case !slices.Contains(pr.Labels, f.Label):
 				skip = "no longer had " + f.Label
 			default:
 				state, failing, err := h.gh.api.CombinedStatus(ctx, h.cpRepo, pr.HeadSHA)
@@ -278,7 +278,7 @@ func (h *Handlers) runFreeze(ctx context.Context, f *cutbot.Freeze) (Reply, erro
 		f, err = h.sideEffect(ctx, f, n, func(p *cutbot.FreezePR) *cutbot.SideEffect { return &p.Unlabel },
 			func() (bool, error) {
 				pr, err := h.gh.api.PullRequest(ctx, h.cpRepo, n)
-				return err == nil && !contains(pr.Labels, f.Label), err
+				return err == nil && !slices.Contains(pr.Labels, f.Label), err
 			},
 			func() error {
 				err := h.gh.api.RemoveLabel(ctx, h.cpRepo, n, f.Label)
@@ -378,14 +378,7 @@ func (h *Handlers) noteOnCut(ctx context.Context, cutID, by, action, detail stri
 // comments once on each, and reports those closed or merged meanwhile.
 func (h *Handlers) thaw(x *execution) (Reply, error) {
 	ctx := x.ctx
-	if err := h.freezeReady(); err != nil {
-		return nil, err
-	}
-	branch, err := branchArg(x.inv)
-	if err != nil {
-		return nil, err
-	}
-	f, err := h.activeFreeze(ctx, branch)
+	branch, f, err := h.branchFreeze(x)
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +429,7 @@ func (h *Handlers) runThaw(ctx context.Context, f *cutbot.Freeze) (Reply, error)
 		f, err = h.sideEffect(ctx, f, n, func(p *cutbot.FreezePR) *cutbot.SideEffect { return &p.Relabel },
 			func() (bool, error) {
 				pr, err := h.gh.api.PullRequest(ctx, h.cpRepo, n)
-				return err == nil && contains(pr.Labels, f.Label), err
+				return err == nil && slices.Contains(pr.Labels, f.Label), err
 			},
 			func() error { return h.gh.api.AddLabel(ctx, h.cpRepo, n, f.Label) })
 		if err != nil {
