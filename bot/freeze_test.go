@@ -345,6 +345,14 @@ func TestFreezeLabelWithSlash(t *testing.T) {
 	bl.gh.AddPullRequest(k8s, githubfake.PR{Number: 7, Title: "Automated cherry pick of #5: fix", Base: "release-1.31", HeadSHA: headSHA(7), Labels: []string{label, "approved"}})
 	bl.gh.AddPullRequest(k8s, githubfake.PR{Number: 8, Title: "Automated cherry pick of #6: fix", Base: "release-1.31", HeadSHA: headSHA(8), Labels: []string{label, "approved", "lgtm"}})
 	r := startBotEdit(t, fake, "", bl, func(c *Config) { c.FreezeLabel = label })
+	// A preview confirmed more than an hour later is stale.
+	r.run(alice, `freeze release-1.31 --reason "v1.31.4 cut"`)
+	bl.clock.Add(61 * time.Minute)
+	r.clickReply(alice, alice, "Freeze: take cherry-pick/approved off 1 PR")
+	mustContain(t, "stale", r.lastReply(alice), "this preview of the freeze of release-1.31 is more than an hour old", "run `/release freeze release-1.31 --reason \"v1.31.4 cut\"` again")
+	if len(bl.gh.Requests("DELETE ")) != 0 {
+		t.Fatal("a stale preview removed a label")
+	}
 	r.run(alice, `freeze release-1.31 --reason "v1.31.4 cut"`)
 	r.clickReply(alice, alice, "Freeze: take cherry-pick/approved off 1 PR")
 	if got := bl.gh.Labels(k8s, 7); slices.Contains(got, label) {

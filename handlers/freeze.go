@@ -25,7 +25,8 @@ func (FreezeReply) isReply() {}
 // ActionFreeze confirms a previewed freeze.
 const ActionFreeze = "cutbot.freeze"
 
-// previewLife is how long a freeze preview may be confirmed: the PRs it lists are a snapshot.
+// previewLife is how long a freeze preview may be confirmed (the messages say "an hour"):
+// the PRs it lists are a snapshot.
 const previewLife = time.Hour
 
 var reBranch = regexp.MustCompile(`^release-\d+\.\d+$`)
@@ -142,7 +143,7 @@ func (h *Handlers) confirmFreeze(ctx context.Context, user, id string) (Reply, e
 	case f.State != cutbot.FreezePreviewed:
 		return nil, cutbot.Errorf(cutbot.ECONFLICT, "this freeze of %s was already confirmed (it is %s); nothing more to do", f.Branch, f.State)
 	case h.clock.Now().Sub(f.At) > previewLife:
-		return nil, cutbot.Errorf(cutbot.ECONFLICT, "this preview of the freeze of %s is older than %s and PRs may have changed since; run `/release freeze %s --reason %q` again for a fresh one", f.Branch, previewLife, f.Branch, f.Reason)
+		return nil, cutbot.Errorf(cutbot.ECONFLICT, "this preview of the freeze of %s is more than an hour old and its PRs may have changed; run `/release freeze %s --reason %q` again for a fresh one", f.Branch, f.Branch, f.Reason)
 	}
 	if other, err := h.activeFreeze(ctx, f.Branch); err != nil {
 		return nil, err
