@@ -163,6 +163,7 @@ func (m *Main) checkConfig(args []string) error {
 		{"builds", buildsLine(cfg)},
 		{"GitHub", githubLine(cfg)},
 		{"reminders", remindersLine(cfg)},
+		{"freezes", freezesLine(cfg)},
 	} {
 		fmt.Fprintf(m.Stdout, "  %-22s %s\n", kv.k, kv.v)
 	}
@@ -185,6 +186,13 @@ func githubLine(cfg Config) string {
 		return "not configured (set GITHUB_TOKEN): no cut issue; the no-mock stage needs --force"
 	}
 	return fmt.Sprintf("%s as %s; issues in %s; promotion PRs in %s", cfg.GitHubAPIURL, cfg.GitHubToken, cfg.IssueRepo, cfg.PromotionRepo)
+}
+
+func freezesLine(cfg Config) string {
+	if !cfg.GitHubEnabled() {
+		return "off (needs GITHUB_TOKEN)"
+	}
+	return fmt.Sprintf("%s on the release branches of %s", cfg.FreezeLabel, cfg.CherryPickRepo)
 }
 
 func remindersLine(cfg Config) string {
