@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,33 +33,9 @@ func (m *messenger) PostReminder(ctx context.Context, d cutbot.Due) (cutbot.Mess
 
 // FindReminder looks in the channel's history since since for the reminder id.
 func (m *messenger) FindReminder(ctx context.Context, id string, since time.Time) (cutbot.MessageRef, bool, error) {
-	params := &slack.GetConversationHistoryParameters{ChannelID: m.channel, Oldest: strconv.FormatInt(since.Unix(), 10), Limit: 200, IncludeAllMetadata: true}
-	for {
-		resp, err := m.api.GetConversationHistoryContext(ctx, params)
-		if err != nil {
-			return cutbot.MessageRef{}, false, fmt.Errorf("conversations.history: %w", err)
-		}
-		for _, msg := range resp.Messages {
-			if msg.Metadata.EventType == reminderMetadata && fmt.Sprint(msg.Metadata.EventPayload["id"]) == id {
-				return cutbot.MessageRef{Channel: m.channel, TS: msg.Timestamp}, true, nil
-			}
-		}
-		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
-			return cutbot.MessageRef{}, false, nil
-		}
-		params.Cursor = resp.ResponseMetaData.NextCursor
-	}
-}
-
-// englishList reads "v1.31.4, v1.30.8 and v1.29.12".
-func englishList(items []string) string {
-	switch len(items) {
-	case 0:
-		return ""
-	case 1:
-		return items[0]
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+	return m.findInHistory(ctx, m.channel, since, func(msg slack.Message) bool {
+		return msg.Metadata.EventType == reminderMetadata && fmt.Sprint(msg.Metadata.EventPayload["id"]) == id
+	})
 }
 
 func dayName(d cutbot.Day) string { return d.Weekday().String()[:3] + ", " + d.String() }
@@ -78,7 +53,7 @@ func when(d cutbot.Reminder) string {
 
 // Reminder is the text of a reminder.
 func (v view) Reminder(d cutbot.Due) string {
-	items := englishList(d.Items)
+	items := joinAnd(d.Items)
 	var text string
 	switch d.Kind {
 	case cutbot.CherryPickDeadline:

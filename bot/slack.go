@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,6 +90,27 @@ func (m *messenger) Update(ctx context.Context, c *cutbot.Cut, key string) error
 	return nil
 }
 
+// findInHistory looks through the channel's history since since, page by page, for the
+// first message match accepts.
+func (m *messenger) findInHistory(ctx context.Context, channel string, since time.Time, match func(slack.Message) bool) (cutbot.MessageRef, bool, error) {
+	params := &slack.GetConversationHistoryParameters{ChannelID: channel, Oldest: strconv.FormatInt(since.Unix(), 10), Limit: 200, IncludeAllMetadata: true}
+	for {
+		resp, err := m.api.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return cutbot.MessageRef{}, false, fmt.Errorf("conversations.history: %w", err)
+		}
+		for _, msg := range resp.Messages {
+			if match(msg) {
+				return cutbot.MessageRef{Channel: channel, TS: msg.Timestamp}, true, nil
+			}
+		}
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			return cutbot.MessageRef{}, false, nil
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+}
+
 // Find looks for a message of the cut that an interrupted Post may have left: the thread's
 // parent in the channel's history since the cut opened, anything else among the thread's
 // replies.
@@ -99,25 +121,11 @@ func (m *messenger) Find(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 	}
 	channel := c.Channel
 	if key == cutbot.MessageThread {
-		oldest := strconv.FormatInt(c.OpenedAt.Add(-time.Minute).Unix(), 10)
-		params := &slack.GetConversationHistoryParameters{ChannelID: channel, Oldest: oldest, Limit: 200, IncludeAllMetadata: true}
-		for {
-			resp, err := m.api.GetConversationHistoryContext(ctx, params)
-			if err != nil {
-				return cutbot.MessageRef{}, false, fmt.Errorf("conversations.history: %w", err)
-			}
-			for _, msg := range resp.Messages {
-				if match(msg) {
-					ref := cutbot.MessageRef{Channel: channel, TS: msg.Timestamp}
-					ref.Permalink = m.permalink(ctx, ref)
-					return ref, true, nil
-				}
-			}
-			if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
-				return cutbot.MessageRef{}, false, nil
-			}
-			params.Cursor = resp.ResponseMetaData.NextCursor
+		ref, found, err := m.findInHistory(ctx, channel, c.OpenedAt.Add(-time.Minute), match)
+		if found {
+			ref.Permalink = m.permalink(ctx, ref)
 		}
+		return ref, found, err
 	}
 	parent := c.Messages[cutbot.MessageThread]
 	if !parent.Posted() {
@@ -205,6 +213,7 @@ func (d *directory) ReleaseManagers(ctx context.Context) string {
 	return who
 }
 
+// joinAnd reads "a, b and c".
 func joinAnd(items []string) string {
 	switch len(items) {
 	case 0:
@@ -212,16 +221,5 @@ func joinAnd(items []string) string {
 	case 1:
 		return items[0]
 	}
-	s := ""
-	for i, it := range items {
-		switch {
-		case i == 0:
-			s = it
-		case i == len(items)-1:
-			s += " and " + it
-		default:
-			s += ", " + it
-		}
-	}
-	return s
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
