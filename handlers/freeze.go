@@ -318,9 +318,8 @@ func (h *Handlers) stopped(f *cutbot.Freeze, err error) error {
 		verb = "thaw"
 	}
 	h.log.Error(verb+" stopped halfway", "freeze", f.ID, "branch", f.Branch, "err", err)
-	why := strings.TrimSuffix(cutbot.ErrorMessage(err), "; cutbot will try again")
 	return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.ErrorCode(err), "The %s of %s stopped halfway: %s. cutbot tries again by itself, at most every 10 minutes and when it restarts; `/release %s %s` goes on now. Nothing done so far is repeated.",
-		verb, f.Branch, why, verb, f.Branch), err)
+		verb, f.Branch, cutbot.ErrorMessage(err), verb, f.Branch), err)
 }
 
 // driveFreeze runs a freeze or a thaw on from where it stands. One run at a time per freeze:

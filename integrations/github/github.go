@@ -371,12 +371,12 @@ func (c *Client) coded(what string, err error) error {
 		case code == http.StatusUnprocessableEntity:
 			return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EINVALID, "GitHub rejected the request to %s: %s", what, er.Message), err)
 		case code >= 500:
-			return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EUNAVAILABLE, "GitHub could not %s just now (%d); cutbot will try again", what, code), err)
+			return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EUNAVAILABLE, "GitHub could not %s just now (%d)", what, code), err)
 		}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EUNAVAILABLE, "could not reach GitHub to %s; cutbot will try again", what), err)
+		return fmt.Errorf("%w: %w", cutbot.Errorf(cutbot.EUNAVAILABLE, "could not reach GitHub to %s", what), err)
 	}
 	return fmt.Errorf("github: %s: %w", what, err)
 }
