@@ -43,10 +43,17 @@ type FreezePR struct {
 	Unlabel SideEffect
 	Notice  SideEffect
 	Skipped string // why the freeze left it after all (it became ready)
-	Outcome string // at the thaw: relabeled, merged, closed
+	Outcome string // at the thaw: OutcomeRelabeled, OutcomeMerged or OutcomeClosed
 	Relabel SideEffect
 	Thawed  SideEffect // the thaw's comment
 }
+
+// What the thaw found a PR that lost the label to be.
+const (
+	OutcomeRelabeled = "relabeled" // still open: the label goes back
+	OutcomeMerged    = "merged"
+	OutcomeClosed    = "closed"
+)
 
 // Ready reports whether the PR was ready to merge when the freeze looked.
 func (p FreezePR) Ready() bool { return len(p.Reasons) == 0 }
@@ -77,6 +84,31 @@ func (f *Freeze) NotReady() []*FreezePR {
 		}
 	}
 	return out
+}
+
+// Lost lists the PRs the freeze took the label from.
+func (f *Freeze) Lost() []*FreezePR {
+	var out []*FreezePR
+	for _, p := range f.NotReady() {
+		if !p.Unlabel.Done.IsZero() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ThawCounts says how many PRs got the label back at the thaw, and how many were merged or
+// closed meanwhile.
+func (f *Freeze) ThawCounts() (back, gone int) {
+	for _, p := range f.Lost() {
+		switch p.Outcome {
+		case OutcomeRelabeled:
+			back++
+		case OutcomeMerged, OutcomeClosed:
+			gone++
+		}
+	}
+	return back, gone
 }
 
 // PR returns the freeze's PR number n.

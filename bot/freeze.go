@@ -26,31 +26,17 @@ func freezeReply(r handlers.FreezeReply) (string, []slack.Block) {
 	case f.State == cutbot.FreezePreviewed:
 		text = fmt.Sprintf("Cherry-pick freeze of %s (%s): %d of %s with %s would lose it.", f.Branch, f.Reason, len(notReady), cutbot.PRs(len(f.PRs)), f.Label)
 	case f.State == cutbot.FreezeThawed:
-		back, gone := 0, 0
-		for _, p := range notReady {
-			switch p.Outcome {
-			case "relabeled":
-				back++
-			case "merged", "closed":
-				gone++
-			}
-		}
+		back, gone := f.ThawCounts()
 		text = fmt.Sprintf("Thawed %s: %s got %s back; %d merged or closed meanwhile.", f.Branch, cutbot.PRs(back), f.Label, gone)
 	default:
-		lost := 0
-		for _, p := range notReady {
-			if !p.Unlabel.Done.IsZero() {
-				lost++
-			}
-		}
-		text = fmt.Sprintf("Froze cherry-picks on %s (%s): %s lost %s.", f.Branch, f.Reason, cutbot.PRs(lost), f.Label)
+		text = fmt.Sprintf("Froze cherry-picks on %s (%s): %s lost %s.", f.Branch, f.Reason, cutbot.PRs(len(f.Lost())), f.Label)
 	}
 	blocks := []slack.Block{section("*" + escape(text) + "*")}
 	var lines []string
 	for _, p := range notReady {
 		line := "• " + prLink(p)
 		switch {
-		case f.State == cutbot.FreezeThawed && p.Outcome == "relabeled":
+		case f.State == cutbot.FreezeThawed && p.Outcome == cutbot.OutcomeRelabeled:
 			line += " — " + f.Label + " is back"
 		case f.State == cutbot.FreezeThawed && p.Outcome != "":
 			line += " — " + p.Outcome + " meanwhile; nothing to put back"

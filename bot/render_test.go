@@ -215,8 +215,8 @@ func fixtureFreeze(state cutbot.FreezeState) *cutbot.Freeze {
 	f.PRs[1].Unlabel, f.PRs[1].Notice = done, done
 	f.PRs[2].Skipped = "ready to merge by the time of the freeze"
 	if state == cutbot.FreezeThawed {
-		f.PRs[0].Outcome, f.PRs[0].Relabel, f.PRs[0].Thawed = "relabeled", done, done
-		f.PRs[1].Outcome = "merged"
+		f.PRs[0].Outcome, f.PRs[0].Relabel, f.PRs[0].Thawed = cutbot.OutcomeRelabeled, done, done
+		f.PRs[1].Outcome = cutbot.OutcomeMerged
 	}
 	return f
 }

@@ -67,7 +67,7 @@ func (h *Handlers) activeFreeze(ctx context.Context, branch string) (*cutbot.Fre
 		return nil, err
 	}
 	for i := len(all) - 1; i >= 0; i-- {
-		if all[i].Branch == branch && all[i].State.Active() {
+		if all[i].Branch == branch {
 			return all[i], nil
 		}
 	}
@@ -86,15 +86,25 @@ func (h *Handlers) freezeCandidates(ctx context.Context, branch string) ([]cutbo
 		if !slices.Contains(pr.Labels, h.cpLabel) {
 			continue
 		}
-		state, failing := "", []string(nil)
-		if pr.HeadSHA != "" {
-			if state, failing, err = h.gh.api.CombinedStatus(ctx, h.cpRepo, pr.HeadSHA); err != nil {
-				return nil, err
-			}
+		why, err := h.notReady(ctx, pr)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, cutbot.FreezePR{Number: pr.Number, Title: pr.Title, URL: pr.URL, Reasons: cutbot.Readiness(pr, state, failing)})
+		out = append(out, cutbot.FreezePR{Number: pr.Number, Title: pr.Title, URL: pr.URL, Reasons: why})
 	}
 	return out, nil
+}
+
+// notReady says why a PR is not ready to merge, reading its head's combined status.
+func (h *Handlers) notReady(ctx context.Context, pr cutbot.PullRequest) ([]string, error) {
+	state, failing := "", []string(nil)
+	if pr.HeadSHA != "" {
+		var err error
+		if state, failing, err = h.gh.api.CombinedStatus(ctx, h.cpRepo, pr.HeadSHA); err != nil {
+			return nil, err
+		}
+	}
+	return cutbot.Readiness(pr, state, failing), nil
 }
 
 // freeze previews a cherry-pick freeze of a branch and, unless it is a dry run, stores it
@@ -150,10 +160,10 @@ func (h *Handlers) confirmFreeze(ctx context.Context, user, id string) (Reply, e
 	} else if other != nil && other.ID != f.ID {
 		return nil, cutbot.Errorf(cutbot.ECONFLICT, "%s is already frozen", f.Branch)
 	}
+	cutID := ""
 	if c, err := h.activeCutOfBranch(ctx, f.Branch); err == nil && c != nil {
-		f.CutID = c.ID
+		cutID = c.ID
 	}
-	cutID := f.CutID
 	f, err = h.freezes.UpdateFreeze(ctx, id, func(f *cutbot.Freeze) error {
 		f.CutID = cutID
 		return f.Move(cutbot.FreezeFreezing)
@@ -260,11 +270,11 @@ func (h *Handlers) runFreeze(ctx context.Context, f *cutbot.Freeze) (Reply, erro
 			case !slices.Contains(pr.Labels, f.Label):
 				skip = "no longer had " + f.Label
 			default:
-				state, failing, err := h.gh.api.CombinedStatus(ctx, h.cpRepo, pr.HeadSHA)
+				why, err := h.notReady(ctx, pr)
 				if err != nil {
 					return nil, h.stopped(f, err)
 				}
-				if len(cutbot.Readiness(pr, state, failing)) == 0 {
+				if len(why) == 0 {
 					skip = "ready to merge by the time of the freeze"
 				}
 			}
@@ -303,10 +313,8 @@ func (h *Handlers) runFreeze(ctx context.Context, f *cutbot.Freeze) (Reply, erro
 	}
 	h.log.Info("frozen", "freeze", f.ID, "branch", f.Branch)
 	var nums []string
-	for _, p := range f.NotReady() {
-		if p.Skipped == "" {
-			nums = append(nums, "#"+strconv.Itoa(p.Number))
-		}
+	for _, p := range f.Lost() {
+		nums = append(nums, "#"+strconv.Itoa(p.Number))
 	}
 	h.noteOnCut(ctx, f.CutID, f.By, "freeze.started", fmt.Sprintf("%s (%s): %s lost %s: %s", f.Branch, f.Reason, cutbot.PRs(len(nums)), f.Label, strings.Join(nums, " ")))
 	return FreezeReply{Freeze: f}, nil
@@ -401,28 +409,25 @@ func (h *Handlers) thaw(x *execution) (Reply, error) {
 
 func (h *Handlers) runThaw(ctx context.Context, f *cutbot.Freeze) (Reply, error) {
 	id := f.ID
-	for _, p := range f.NotReady() {
+	for _, p := range f.Lost() {
 		n := p.Number
-		if p.Skipped != "" || p.Unlabel.Done.IsZero() {
-			continue // the freeze never took its label
-		}
 		if p.Outcome == "" {
 			pr, err := h.gh.api.PullRequest(ctx, h.cpRepo, n)
 			if err != nil {
 				return nil, h.stopped(f, err)
 			}
-			outcome := "relabeled"
+			outcome := cutbot.OutcomeRelabeled
 			switch {
 			case pr.Merged:
-				outcome = "merged"
+				outcome = cutbot.OutcomeMerged
 			case pr.State != "open":
-				outcome = "closed"
+				outcome = cutbot.OutcomeClosed
 			}
 			if f, err = h.freezes.UpdateFreeze(ctx, id, func(f *cutbot.Freeze) error { f.PR(n).Outcome = outcome; return nil }); err != nil {
 				return nil, err
 			}
 		}
-		if f.PR(n).Outcome != "relabeled" {
+		if f.PR(n).Outcome != cutbot.OutcomeRelabeled {
 			continue
 		}
 		var err error
@@ -444,15 +449,7 @@ func (h *Handlers) runThaw(ctx context.Context, f *cutbot.Freeze) (Reply, error)
 	if err != nil {
 		return nil, err
 	}
-	var back, gone int
-	for _, p := range f.NotReady() {
-		switch p.Outcome {
-		case "relabeled":
-			back++
-		case "merged", "closed":
-			gone++
-		}
-	}
+	back, gone := f.ThawCounts()
 	h.noteOnCut(ctx, f.CutID, f.ThawBy, "freeze.thawed", fmt.Sprintf("%s: %s got %s back; %d closed or merged meanwhile", f.Branch, cutbot.PRs(back), f.Label, gone))
 	h.log.Info("thawed", "freeze", f.ID, "branch", f.Branch, "relabeled", back, "gone", gone)
 	return FreezeReply{Freeze: f}, nil
@@ -467,13 +464,7 @@ func (h *Handlers) remindThaw(ctx context.Context, c *cutbot.Cut) {
 	if err != nil || f == nil || f.State != cutbot.FreezeFrozen {
 		return
 	}
-	lost := 0
-	for _, p := range f.NotReady() {
-		if !p.Unlabel.Done.IsZero() {
-			lost++
-		}
-	}
-	h.noteOnCut(ctx, c.ID, "", "freeze.reminder", fmt.Sprintf("%s is out and %s is still frozen: `/release thaw %s` puts %s back on %s", c.Version(), f.Branch, f.Branch, f.Label, cutbot.PRs(lost)))
+	h.noteOnCut(ctx, c.ID, "", "freeze.reminder", fmt.Sprintf("%s is out and %s is still frozen: `/release thaw %s` puts %s back on %s", c.Version(), f.Branch, f.Branch, f.Label, cutbot.PRs(len(f.Lost()))))
 }
 
 // resumeFreezes goes on with the freezes and thaws that stopped halfway: a crash, or GitHub
