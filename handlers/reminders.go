@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -20,6 +21,7 @@ type calendar struct {
 
 	mu         sync.Mutex
 	milestones []cutbot.Milestone
+	plan       []cutbot.Reminder             // of milestones, planned when they load
 	lastGood   map[string][]cutbot.Milestone // by source, for when a source cannot be read
 	loaded     time.Time
 	problems   map[string]bool // logged once each
@@ -80,18 +82,16 @@ func (h *Handlers) LoadCalendar(ctx context.Context) error {
 		return errors.Join(errs...) // nothing read yet, or ever
 	}
 	c.mu.Lock()
-	c.milestones, c.loaded = all, h.clock.Now()
+	c.milestones, c.plan, c.loaded = all, cutbot.PlanReminders(all, c.policy), h.clock.Now()
 	c.mu.Unlock()
 	h.log.Info("calendar loaded", "milestones", len(all), "sources", len(c.sources), "failed", len(errs))
 	return errors.Join(errs...)
 }
 
 func (h *Handlers) plan() []cutbot.Reminder {
-	c := &h.cal
-	c.mu.Lock()
-	ms := c.milestones
-	c.mu.Unlock()
-	return cutbot.PlanReminders(ms, c.policy)
+	h.cal.mu.Lock()
+	defer h.cal.mu.Unlock()
+	return h.cal.plan
 }
 
 // RunReminders posts the reminders that are due, once each: the intent is stored before the
@@ -227,11 +227,7 @@ func (h *Handlers) reminders(x *execution) (Reply, error) {
 		if id == "" {
 			return nil, cutbot.Errorf(cutbot.EINVALID, "`/release reminders %s` needs the reminder's id, as `/release reminders` lists them", action)
 		}
-		known := false
-		for _, r := range h.plan() {
-			known = known || r.ID == id
-		}
-		if !known {
+		if !slices.ContainsFunc(h.plan(), func(r cutbot.Reminder) bool { return r.ID == id }) {
 			return nil, cutbot.Errorf(cutbot.ENOTFOUND, "there is no reminder %q; `/release reminders` lists them", id)
 		}
 		records, err := c.store.ReminderRecords(ctx)
