@@ -366,13 +366,7 @@ func (h *Handlers) noteOnCut(ctx context.Context, cutID, by, action, detail stri
 	if cutID == "" {
 		return
 	}
-	c, err := h.store.UpdateCut(ctx, cutID, func(c *cutbot.Cut) error {
-		now := h.clock.Now()
-		if err := c.Apply(cutbot.Noted{By: by, Action: action, Detail: detail}, now); err != nil {
-			return err
-		}
-		return c.Apply(cutbot.MessageIntent{Key: cutbot.AuditMessageKey(len(c.Audit)), Channel: c.Channel}, now)
-	})
+	c, err := h.applyWithNote(ctx, cutID, cutbot.Noted{By: by, Action: action, Detail: detail})
 	if err != nil {
 		h.log.Error("note on cut", "cut", cutID, "err", err)
 		return

@@ -225,13 +225,7 @@ func (h *Handlers) checkGates(ctx context.Context, c *cutbot.Cut, by string) (*c
 		}
 		gates.Checks = append(gates.Checks, ch)
 	}
-	c, err := h.store.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
-		now := h.clock.Now()
-		if err := c.Apply(cutbot.GatesChecked{Gates: gates}, now); err != nil {
-			return err
-		}
-		return c.Apply(cutbot.MessageIntent{Key: cutbot.AuditMessageKey(len(c.Audit)), Channel: c.Channel}, now)
-	})
+	c, err := h.applyWithNote(ctx, c.ID, cutbot.GatesChecked{Gates: gates})
 	if err != nil {
 		return c, err
 	}

@@ -408,13 +408,7 @@ func (h *Handlers) abort(x *execution) (Reply, error) {
 	}
 	// The abort and the intent to post its note in the thread are stored together, so a
 	// crash after this point is finished by the next start (Resume).
-	c, err = h.store.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
-		now := h.clock.Now()
-		if err := c.Apply(cutbot.Abort{By: x.req.UserID, Reason: x.inv.Flags["reason"]}, now); err != nil {
-			return err
-		}
-		return c.Apply(cutbot.MessageIntent{Key: cutbot.AuditMessageKey(len(c.Audit)), Channel: c.Channel}, now)
-	})
+	c, err = h.applyWithNote(ctx, c.ID, cutbot.Abort{By: x.req.UserID, Reason: x.inv.Flags["reason"]})
 	if err != nil {
 		return nil, err
 	}

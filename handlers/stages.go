@@ -548,6 +548,18 @@ func (h *Handlers) follow(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind
 	return nil
 }
 
+// applyWithNote applies e to the cut and, in the same transaction, records the intent to post
+// the audit entry it adds as a thread reply; finishMessages then posts it.
+func (h *Handlers) applyWithNote(ctx context.Context, cutID string, e cutbot.Event) (*cutbot.Cut, error) {
+	return h.store.UpdateCut(ctx, cutID, func(c *cutbot.Cut) error {
+		now := h.clock.Now()
+		if err := c.Apply(e, now); err != nil {
+			return err
+		}
+		return c.Apply(cutbot.MessageIntent{Key: cutbot.AuditMessageKey(len(c.Audit)), Channel: c.Channel}, now)
+	})
+}
+
 // warn posts a warning about an attempt in the thread, once per kind.
 func (h *Handlers) warn(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, a cutbot.Attempt, kind, detail string) {
 	for _, w := range a.Warned {
@@ -555,15 +567,10 @@ func (h *Handlers) warn(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, 
 			return
 		}
 	}
-	c, err := h.store.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
-		now := h.clock.Now()
-		if err := c.Apply(cutbot.StageWarned{Stage: k, Attempt: a.N, Kind: kind, Detail: detail}, now); err != nil {
-			return err
-		}
-		return c.Apply(cutbot.MessageIntent{Key: cutbot.AuditMessageKey(len(c.Audit)), Channel: c.Channel}, now)
-	})
+	id := c.ID
+	c, err := h.applyWithNote(ctx, id, cutbot.StageWarned{Stage: k, Attempt: a.N, Kind: kind, Detail: detail})
 	if err != nil {
-		h.log.Error("record warning", "cut", c.ID, "err", err)
+		h.log.Error("record warning", "cut", id, "err", err)
 		return
 	}
 	if err := h.finishMessages(ctx, c, true); err != nil {
