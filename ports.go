@@ -254,8 +254,6 @@ type FreezeStore interface {
 	// UpdateFreeze runs fn on the stored freeze and stores the result atomically.
 	UpdateFreeze(ctx context.Context, id string, fn func(*Freeze) error) (*Freeze, error)
 	Freeze(ctx context.Context, id string) (*Freeze, error)
-	// Freezes lists every freeze, oldest first.
-	Freezes(ctx context.Context) ([]*Freeze, error)
 	// ActiveFreezes lists the freezes that hold their branch (FreezeState.Active), oldest
 	// first, without reading the others in full.
 	ActiveFreezes(ctx context.Context) ([]*Freeze, error)

@@ -225,16 +225,15 @@ func (b *Bot) setupCron() error {
 	if reload == "" {
 		reload = "*/30 * * * *"
 	}
-	for name, spec := range map[string]string{"reminders": "* * * * *", "calendar": reload} {
-		job := b.remindersJob
-		if name == "calendar" {
-			job = b.calendarJob
-		}
-		id, err := b.cron.AddFunc(spec, job)
+	for _, j := range []struct {
+		name, spec string
+		run        func()
+	}{{"reminders", "* * * * *", b.remindersJob}, {"calendar", reload, b.calendarJob}} {
+		id, err := b.cron.AddFunc(j.spec, j.run)
 		if err != nil {
-			return fmt.Errorf("cron %s %q: %w", name, spec, err)
+			return fmt.Errorf("cron %s %q: %w", j.name, j.spec, err)
 		}
-		b.jobs[name] = id
+		b.jobs[j.name] = id
 	}
 	return nil
 }
