@@ -2,6 +2,7 @@ package cutbot
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -152,7 +153,7 @@ func PlanReminders(ms []Milestone, p ReminderPolicy) []Reminder {
 			groups[key] = g
 			order = append(order, key)
 		}
-		if !containsString(g.items, m.What) {
+		if !slices.Contains(g.items, m.What) {
 			g.items = append(g.items, m.What)
 		}
 	}
@@ -165,7 +166,7 @@ func PlanReminders(ms []Milestone, p ReminderPolicy) []Reminder {
 			leads = p.Leads
 		}
 		until := g.day.AddDays(1).At(0, 0, loc) // the day is over
-		if g.kind == CherryPickDeadline && !g.event.IsZero() || g.kind == CycleMilestone && !g.event.IsZero() {
+		if (g.kind == CherryPickDeadline || g.kind == CycleMilestone) && !g.event.IsZero() {
 			until = g.event
 		}
 		for _, lead := range leads {
@@ -183,15 +184,6 @@ func PlanReminders(ms []Milestone, p ReminderPolicy) []Reminder {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // versionLess orders v1.29.12 before v1.30.8 (numerically); other names alphabetically.
