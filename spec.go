@@ -2,6 +2,7 @@ package cutbot
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -27,7 +28,7 @@ func NewCutSpec(v Version, typ ReleaseType, branch string, noMockRun bool) (CutS
 	}
 	if branch == "" {
 		branch = v.DefaultBranch()
-	} else if allowed := allowedBranches(v); !contains(allowed, branch) {
+	} else if allowed := allowedBranches(v); !slices.Contains(allowed, branch) {
 		return CutSpec{}, Errorf(EINVALID, "--branch %s cannot produce %s: use %s", branch, v, strings.Join(allowed, " or "))
 	}
 	return CutSpec{Version: v, Type: typ, Branch: branch, NoMockRun: noMockRun}, nil
@@ -52,15 +53,6 @@ func (t ReleaseType) WithArticle() string {
 		return "a " + string(t)
 	}
 	return "an " + string(t)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // StageKind names a step of a cut's plan.

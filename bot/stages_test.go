@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +111,7 @@ func TestStagesOnCloudBuild(t *testing.T) {
 	r.click(alice, "Start Mock Release")
 	mustContain(t, "button reply", r.lastReply(alice), "Started Mock Release (attempt 1).")
 	req = bl.cb.Requests("CreateBuild")[1]
-	if req.Build.Substitutions["_BUILDVERSION"] != "v1.31.3-rc.0.12+8f0c0a4d" || !contains(req.Build.Tags, "RELEASE") {
+	if req.Build.Substitutions["_BUILDVERSION"] != "v1.31.3-rc.0.12+8f0c0a4d" || !slices.Contains(req.Build.Tags, "RELEASE") {
 		t.Errorf("mock release: %v %v", req.Build.Substitutions, req.Build.Tags)
 	}
 	bl.cb.Succeed(bl.lastBuild(t))
@@ -147,7 +148,7 @@ func TestStagesOnCloudBuild(t *testing.T) {
 	replies := fake.Ephemerals(alice)
 	mustContain(t, "second click", fake.Text(replies[len(replies)-1])+fake.Text(replies[len(replies)-2]), "already confirmed")
 	req = bl.cb.Requests("CreateBuild")[2]
-	if req.Build.Substitutions["_NOMOCK"] != "--nomock" || req.Build.Substitutions["_BUILDVERSION"] != "v1.31.3-rc.0.14+9e1d1b5e" || !contains(req.Build.Tags, "nomock") {
+	if req.Build.Substitutions["_NOMOCK"] != "--nomock" || req.Build.Substitutions["_BUILDVERSION"] != "v1.31.3-rc.0.14+9e1d1b5e" || !slices.Contains(req.Build.Tags, "nomock") {
 		t.Errorf("no-mock stage: %v %v", req.Build.Substitutions, req.Build.Tags)
 	}
 	mustContain(t, "confirmed message", fake.Text(fake.Messages(channelID)[indexOf(fake.Messages(channelID), confirmMsg.TS)]), "confirmed by @alice")
@@ -199,15 +200,6 @@ func TestForcePastPromotion(t *testing.T) {
 	if !forced {
 		t.Errorf("the force is not in the audit trail: %+v", c.Audit)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func indexOf(msgs []slackfake.Message, ts string) int {

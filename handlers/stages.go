@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -562,10 +563,8 @@ func (h *Handlers) applyWithNote(ctx context.Context, cutID string, e cutbot.Eve
 
 // warn posts a warning about an attempt in the thread, once per kind.
 func (h *Handlers) warn(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, a cutbot.Attempt, kind, detail string) {
-	for _, w := range a.Warned {
-		if w == kind {
-			return
-		}
+	if slices.Contains(a.Warned, kind) {
+		return
 	}
 	id := c.ID
 	c, err := h.applyWithNote(ctx, id, cutbot.StageWarned{Stage: k, Attempt: a.N, Kind: kind, Detail: detail})
