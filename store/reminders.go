@@ -10,8 +10,6 @@ import (
 	"sigs.k8s.io/cutbot"
 )
 
-var bucketFreezes = []byte("freezes") // freeze id → freezeRecord JSON
-
 var _ cutbot.ReminderStore = (*Store)(nil)
 
 type reminderRecord struct {
