@@ -11,8 +11,6 @@ import (
 	"sigs.k8s.io/cutbot"
 )
 
-var bucketFreezes = []byte("freezes") // freeze id → freezeRecord JSON
-
 var _ cutbot.FreezeStore = (*Store)(nil)
 
 type sideEffectRecord struct {

@@ -28,6 +28,7 @@ var (
 	bucketLatest    = []byte("latest")    // version → id of its most recently opened cut
 	bucketEnvelopes = []byte("envelopes") // Socket Mode envelope id → time first handled
 	bucketReminders = []byte("reminders") // reminder id → reminderRecord JSON
+	bucketFreezes   = []byte("freezes")   // freeze id → freezeRecord JSON
 
 	keySchema = []byte("schema")
 )
