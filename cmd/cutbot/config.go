@@ -31,12 +31,20 @@ func (s Secret) GoString() string { return s.redacted() }
 // LogValue keeps slog from printing the token.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.redacted()) }
 
+// tokenKinds are the prefixes that say what kind of token a secret is; they are all a
+// redacted secret shows of itself.
+var tokenKinds = []string{"xapp-", "xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxe-", "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"}
+
 func (s Secret) redacted() string {
 	if s == "" {
 		return "(unset)"
 	}
-	prefix, _, _ := strings.Cut(string(s), "-")
-	return prefix + "-…(redacted)"
+	for _, k := range tokenKinds {
+		if strings.HasPrefix(string(s), k) && len(s) > len(k) {
+			return k + "…(redacted)"
+		}
+	}
+	return "…(redacted)"
 }
 
 // Reveal returns the token itself, to hand to the Slack client.
@@ -107,50 +115,93 @@ func (c Config) GitHubEnabled() bool { return c.GitHubToken != "" }
 // BuildsEnabled reports whether stages can run on Cloud Build: both configs are given.
 func (c Config) BuildsEnabled() bool { return c.StageBuildConfig != "" && c.ReleaseBuildConfig != "" }
 
-// setting documents one configuration item. The README's table is checked against this list.
+// setting is one configuration item: its variable, its flag, its default, its help, and the
+// field of Config it fills. loadConfig reads every setting through this one table, and the
+// README's table is checked against it, so a setting cannot be documented and then dropped.
 type setting struct {
 	Env, Flag, Default, Help string
-	Secret                   bool
+	// Secret settings come only from the environment or from NAME_FILE, never from a flag.
+	Secret bool
+	// field is where the value goes: a *string, *Secret, *time.Duration or *[]string (a
+	// comma-separated list).
+	field func(*Config) any
 }
 
 var settings = []setting{
-	{Env: "SLACK_APP_TOKEN", Help: "App-level token (xapp-…) with connections:write; opens the Socket Mode connection. Or SLACK_APP_TOKEN_FILE: a file holding it.", Secret: true},
-	{Env: "SLACK_BOT_TOKEN", Help: "Bot token (xoxb-…); calls the Web API. Or SLACK_BOT_TOKEN_FILE.", Secret: true},
-	{Env: "SLACK_API_URL", Flag: "slack-api-url", Default: bot.DefaultAPIURL, Help: "Slack Web API base URL; point it at an emulator or the sandbox's fake."},
-	{Env: "CUTBOT_DB", Flag: "db", Default: "cutbot.db", Help: "bbolt database file with every cut's state. One cutbot process per file."},
-	{Env: "CUTBOT_CHANNEL", Flag: "channel", Help: "Channel id (C…) where cut threads are posted, e.g. #release-management's."},
-	{Env: "CUTBOT_MANAGERS_GROUP", Flag: "managers-group", Help: "Usergroup id (S…) of the release managers; its members may run commands that change anything."},
-	{Env: "CUTBOT_MANAGERS", Flag: "managers", Help: "Extra user ids (U…), comma-separated, who may too."},
-	{Env: "CUTBOT_LOG_LEVEL", Flag: "log-level", Default: "info", Help: "debug, info, warn or error."},
-	{Env: "CUTBOT_LOG_FORMAT", Flag: "log-format", Default: "text", Help: "text or json."},
-	{Env: "CUTBOT_GCP_PROJECT", Flag: "gcp-project", Default: "k8s-release", Help: "Google Cloud project the stage and release builds run in."},
-	{Env: "CUTBOT_GCP_REGION", Flag: "gcp-region", Default: "us-central1", Help: "Cloud Build region (builds are created in projects/PROJECT/locations/REGION)."},
-	{Env: "CUTBOT_CLOUDBUILD_ENDPOINT", Flag: "cloudbuild-endpoint", Help: "Cloud Build gRPC endpoint; empty for Google's. A loopback address is dialled without TLS or credentials (emulators, tests)."},
-	{Env: "CUTBOT_STAGE_BUILD_CONFIG", Flag: "stage-build-config", Help: "cloudbuild YAML of the stage job (kubernetes/release gcb/stage/cloudbuild.yaml at the ref to use). With the release config, enables builds."},
-	{Env: "CUTBOT_RELEASE_BUILD_CONFIG", Flag: "release-build-config", Help: "cloudbuild YAML of the release job (gcb/release/cloudbuild.yaml)."},
-	{Env: "CUTBOT_CI_VERSION_URL", Flag: "ci-version-url", Default: civersion.DefaultBaseURL, Help: "Where the latest CI build versions are published (latest-1.xx.txt, latest.txt)."},
-	{Env: "CUTBOT_TOOL_REF", Flag: "tool-ref", Default: "master", Help: "The kubernetes/release ref the builds run krel from (_TOOL_REF)."},
-	{Env: "CUTBOT_POLL_INTERVAL", Flag: "poll-interval", Default: "20s", Help: "How often running builds are read."},
-	{Env: "CUTBOT_WARN_QUEUED", Flag: "warn-queued", Default: "20m", Help: "Warn in the thread when a build waits in the queue longer; 0 never."},
-	{Env: "CUTBOT_WARN_RUNNING", Flag: "warn-running", Default: "3h", Help: "Warn in the thread when a build runs longer; 0 never."},
-	{Env: "GITHUB_TOKEN", Help: "GitHub token (or GITHUB_TOKEN_FILE). Turns on the GitHub side: the cut issue, the gates, the promotion PR, the release check.", Secret: true},
-	{Env: "GITHUB_API_URL", Flag: "github-api-url", Default: "https://api.github.com/", Help: "GitHub API base URL; for GitHub Enterprise, https://HOST/api/v3/."},
-	{Env: "CUTBOT_ISSUE_REPO", Flag: "issue-repo", Default: "kubernetes/sig-release", Help: "Where cut issues are opened."},
-	{Env: "CUTBOT_ISSUE_TEMPLATE", Flag: "issue-template", Default: ".github/ISSUE_TEMPLATE/cut-release.md", Help: "The cut-release template's path in the issue repository."},
-	{Env: "CUTBOT_TESTGRID_URL", Flag: "testgrid-url", Default: "https://testgrid.k8s.io/", Help: "testgrid, whose sig-release-<branch>-blocking summary gates the no-mock stage."},
-	{Env: "CUTBOT_PROW_URL", Flag: "prow-url", Default: "https://prow.k8s.io/", Help: "prow, read (prowjobs.js) when the promotion job left no commit status."},
-	{Env: "CUTBOT_PROMOTION_REPO", Flag: "promotion-repo", Default: "kubernetes/k8s.io", Help: "Where image-promotion PRs are opened (kpromo pr)."},
-	{Env: "CUTBOT_RELEASE_REPO", Flag: "release-repo", Default: "kubernetes/kubernetes", Help: "Whose GitHub release must exist before \"is live\"."},
-	{Env: "CUTBOT_PUBLISHING_BOT_ISSUE", Flag: "publishing-bot-issue", Default: "kubernetes/kubernetes#56876", Help: "The issue that is closed while the publishing-bot is healthy."},
-	{Env: "CUTBOT_PROMOTION_REMIND_AFTER", Flag: "promotion-remind-after", Default: "2h", Help: "Remind the release managers in the thread when the promotion PR waits for approval longer."},
-	{Env: "CUTBOT_GITHUB_POLL_INTERVAL", Flag: "github-poll-interval", Default: "1m", Help: "How often GitHub is read for each cut that waits on it."},
-	{Env: "CUTBOT_CHERRYPICK_REPO", Flag: "cherrypick-repo", Default: "kubernetes/kubernetes", Help: "Whose release branches /release freeze and thaw act on."},
-	{Env: "CUTBOT_FREEZE_LABEL", Flag: "freeze-label", Default: "cherry-pick-approved", Help: "The label a cherry-pick freeze takes off the PRs that are not ready, and the thaw puts back."},
-	{Env: "CUTBOT_CALENDARS", Flag: "calendars", Help: "Release calendars, comma-separated: files, or github:OWNER/REPO/PATH read through the contents API (e.g. github:kubernetes/website/data/releases/schedule.yaml). schedule.yaml, eol.yaml, a cycle's .ics or timeline YAML. Turns reminders on."},
-	{Env: "CUTBOT_TIMEZONE", Flag: "timezone", Default: "UTC", Help: "The zone reminders and cron run in (an IANA name, e.g. America/Los_Angeles)."},
-	{Env: "CUTBOT_REMINDER_TIME", Flag: "reminder-time", Default: "09:00", Help: "The time of day, in CUTBOT_TIMEZONE, that a day's reminders go out."},
-	{Env: "CUTBOT_REMINDER_LEADS", Flag: "reminder-leads", Default: "3,0", Help: "Days before a cherry-pick deadline or cycle milestone that reminders go out (0: the day itself)."},
-	{Env: "CUTBOT_CALENDAR_RELOAD", Flag: "calendar-reload", Default: "*/30 * * * *", Help: "When the calendars are read again (a cron spec)."},
+	{Env: "SLACK_APP_TOKEN", Help: "App-level token (xapp-…) with connections:write; opens the Socket Mode connection. Or SLACK_APP_TOKEN_FILE: a file holding it.", Secret: true,
+		field: func(c *Config) any { return &c.SlackAppToken }},
+	{Env: "SLACK_BOT_TOKEN", Help: "Bot token (xoxb-…); calls the Web API. Or SLACK_BOT_TOKEN_FILE.", Secret: true,
+		field: func(c *Config) any { return &c.SlackBotToken }},
+	{Env: "SLACK_API_URL", Flag: "slack-api-url", Default: bot.DefaultAPIURL, Help: "Slack Web API base URL; point it at an emulator or the sandbox's fake.",
+		field: func(c *Config) any { return &c.SlackAPIURL }},
+	{Env: "CUTBOT_DB", Flag: "db", Default: "cutbot.db", Help: "bbolt database file with every cut's state. One cutbot process per file.",
+		field: func(c *Config) any { return &c.DB }},
+	{Env: "CUTBOT_CHANNEL", Flag: "channel", Help: "Channel id (C…) where cut threads are posted, e.g. #release-management's.",
+		field: func(c *Config) any { return &c.Channel }},
+	{Env: "CUTBOT_MANAGERS_GROUP", Flag: "managers-group", Help: "Usergroup id (S…) of the release managers; its members may run commands that change anything.",
+		field: func(c *Config) any { return &c.ManagersGroup }},
+	{Env: "CUTBOT_MANAGERS", Flag: "managers", Help: "Extra user ids (U…), comma-separated, who may too.",
+		field: func(c *Config) any { return &c.Managers }},
+	{Env: "CUTBOT_LOG_LEVEL", Flag: "log-level", Default: "info", Help: "debug, info, warn or error.",
+		field: func(c *Config) any { return &c.LogLevel }},
+	{Env: "CUTBOT_LOG_FORMAT", Flag: "log-format", Default: "text", Help: "text or json.",
+		field: func(c *Config) any { return &c.LogFormat }},
+	{Env: "CUTBOT_GCP_PROJECT", Flag: "gcp-project", Default: "k8s-release", Help: "Google Cloud project the stage and release builds run in.",
+		field: func(c *Config) any { return &c.GCPProject }},
+	{Env: "CUTBOT_GCP_REGION", Flag: "gcp-region", Default: "us-central1", Help: "Cloud Build region (builds are created in projects/PROJECT/locations/REGION).",
+		field: func(c *Config) any { return &c.GCPRegion }},
+	{Env: "CUTBOT_CLOUDBUILD_ENDPOINT", Flag: "cloudbuild-endpoint", Help: "Cloud Build gRPC endpoint; empty for Google's. A loopback address is dialled without TLS or credentials (emulators, tests).",
+		field: func(c *Config) any { return &c.CloudBuildEndpoint }},
+	{Env: "CUTBOT_STAGE_BUILD_CONFIG", Flag: "stage-build-config", Help: "cloudbuild YAML of the stage job (kubernetes/release gcb/stage/cloudbuild.yaml at the ref to use). With the release config, enables builds.",
+		field: func(c *Config) any { return &c.StageBuildConfig }},
+	{Env: "CUTBOT_RELEASE_BUILD_CONFIG", Flag: "release-build-config", Help: "cloudbuild YAML of the release job (gcb/release/cloudbuild.yaml).",
+		field: func(c *Config) any { return &c.ReleaseBuildConfig }},
+	{Env: "CUTBOT_CI_VERSION_URL", Flag: "ci-version-url", Default: civersion.DefaultBaseURL, Help: "Where the latest CI build versions are published (latest-1.xx.txt, latest.txt).",
+		field: func(c *Config) any { return &c.CIVersionURL }},
+	{Env: "CUTBOT_TOOL_REF", Flag: "tool-ref", Default: "master", Help: "The kubernetes/release ref the builds run krel from (_TOOL_REF).",
+		field: func(c *Config) any { return &c.ToolRef }},
+	{Env: "CUTBOT_POLL_INTERVAL", Flag: "poll-interval", Default: "20s", Help: "How often running builds are read.",
+		field: func(c *Config) any { return &c.PollInterval }},
+	{Env: "CUTBOT_WARN_QUEUED", Flag: "warn-queued", Default: "20m", Help: "Warn in the thread when a build waits in the queue longer; 0 never.",
+		field: func(c *Config) any { return &c.WarnQueued }},
+	{Env: "CUTBOT_WARN_RUNNING", Flag: "warn-running", Default: "3h", Help: "Warn in the thread when a build runs longer; 0 never.",
+		field: func(c *Config) any { return &c.WarnRunning }},
+	{Env: "GITHUB_TOKEN", Help: "GitHub token (or GITHUB_TOKEN_FILE). Turns on the GitHub side: the cut issue, the gates, the promotion PR, the release check.", Secret: true,
+		field: func(c *Config) any { return &c.GitHubToken }},
+	{Env: "GITHUB_API_URL", Flag: "github-api-url", Default: "https://api.github.com/", Help: "GitHub API base URL; for GitHub Enterprise, https://HOST/api/v3/.",
+		field: func(c *Config) any { return &c.GitHubAPIURL }},
+	{Env: "CUTBOT_ISSUE_REPO", Flag: "issue-repo", Default: "kubernetes/sig-release", Help: "Where cut issues are opened.",
+		field: func(c *Config) any { return &c.IssueRepo }},
+	{Env: "CUTBOT_ISSUE_TEMPLATE", Flag: "issue-template", Default: ".github/ISSUE_TEMPLATE/cut-release.md", Help: "The cut-release template's path in the issue repository.",
+		field: func(c *Config) any { return &c.IssueTemplatePath }},
+	{Env: "CUTBOT_TESTGRID_URL", Flag: "testgrid-url", Default: "https://testgrid.k8s.io/", Help: "testgrid, whose sig-release-<branch>-blocking summary gates the no-mock stage.",
+		field: func(c *Config) any { return &c.TestGridURL }},
+	{Env: "CUTBOT_PROW_URL", Flag: "prow-url", Default: "https://prow.k8s.io/", Help: "prow, read (prowjobs.js) when the promotion job left no commit status.",
+		field: func(c *Config) any { return &c.ProwURL }},
+	{Env: "CUTBOT_PROMOTION_REPO", Flag: "promotion-repo", Default: "kubernetes/k8s.io", Help: "Where image-promotion PRs are opened (kpromo pr).",
+		field: func(c *Config) any { return &c.PromotionRepo }},
+	{Env: "CUTBOT_RELEASE_REPO", Flag: "release-repo", Default: "kubernetes/kubernetes", Help: "Whose GitHub release must exist before \"is live\".",
+		field: func(c *Config) any { return &c.ReleaseRepo }},
+	{Env: "CUTBOT_PUBLISHING_BOT_ISSUE", Flag: "publishing-bot-issue", Default: "kubernetes/kubernetes#56876", Help: "The issue that is closed while the publishing-bot is healthy.",
+		field: func(c *Config) any { return &c.PublishingBotIssue }},
+	{Env: "CUTBOT_PROMOTION_REMIND_AFTER", Flag: "promotion-remind-after", Default: "2h", Help: "Remind the release managers in the thread when the promotion PR waits for approval longer.",
+		field: func(c *Config) any { return &c.RemindAfter }},
+	{Env: "CUTBOT_GITHUB_POLL_INTERVAL", Flag: "github-poll-interval", Default: "1m", Help: "How often GitHub is read for each cut that waits on it.",
+		field: func(c *Config) any { return &c.GitHubPollInterval }},
+	{Env: "CUTBOT_CHERRYPICK_REPO", Flag: "cherrypick-repo", Default: "kubernetes/kubernetes", Help: "Whose release branches /release freeze and thaw act on.",
+		field: func(c *Config) any { return &c.CherryPickRepo }},
+	{Env: "CUTBOT_FREEZE_LABEL", Flag: "freeze-label", Default: "cherry-pick-approved", Help: "The label a cherry-pick freeze takes off the PRs that are not ready, and the thaw puts back.",
+		field: func(c *Config) any { return &c.FreezeLabel }},
+	{Env: "CUTBOT_CALENDARS", Flag: "calendars", Help: "Release calendars, comma-separated: files, or github:OWNER/REPO/PATH read through the contents API (e.g. github:kubernetes/website/data/releases/schedule.yaml). schedule.yaml, eol.yaml, a cycle's .ics or timeline YAML. Turns reminders on.",
+		field: func(c *Config) any { return &c.Calendars }},
+	{Env: "CUTBOT_TIMEZONE", Flag: "timezone", Default: "UTC", Help: "The zone reminders and cron run in (an IANA name, e.g. America/Los_Angeles).",
+		field: func(c *Config) any { return &c.Timezone }},
+	{Env: "CUTBOT_REMINDER_TIME", Flag: "reminder-time", Default: "09:00", Help: "The time of day, in CUTBOT_TIMEZONE, that a day's reminders go out.",
+		field: func(c *Config) any { return &c.ReminderTime }},
+	{Env: "CUTBOT_REMINDER_LEADS", Flag: "reminder-leads", Default: "3,0", Help: "Days before a cherry-pick deadline or cycle milestone that reminders go out (0: the day itself).",
+		field: func(c *Config) any { return &c.ReminderLeads }},
+	{Env: "CUTBOT_CALENDAR_RELOAD", Flag: "calendar-reload", Default: "*/30 * * * *", Help: "When the calendars are read again (a cron spec).",
+		field: func(c *Config) any { return &c.CalendarReload }},
 }
 
 var (
@@ -161,85 +212,27 @@ var (
 	reUser     = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 )
 
-// loadConfig reads the environment, then the flags in args (which override it). It does not
-// validate; call validate.
+// loadConfig reads every setting from the environment, then the flags in args (which
+// override it), and sets each in its field of Config. It does not validate; call validate.
 func loadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (Config, error) {
-	env := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
 	var c Config
 	var errs []error
-	for _, s := range []struct {
-		name string
-		dst  *Secret
-	}{{"SLACK_APP_TOKEN", &c.SlackAppToken}, {"SLACK_BOT_TOKEN", &c.SlackBotToken}, {"GITHUB_TOKEN", &c.GitHubToken}} {
-		v, err := secret(getenv, s.name)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		*s.dst = v
-	}
-	var managers string
-	fs.StringVar(&c.SlackAPIURL, "slack-api-url", env("SLACK_API_URL", bot.DefaultAPIURL), "")
-	fs.StringVar(&c.DB, "db", env("CUTBOT_DB", "cutbot.db"), "")
-	fs.StringVar(&c.Channel, "channel", env("CUTBOT_CHANNEL", ""), "")
-	fs.StringVar(&c.ManagersGroup, "managers-group", env("CUTBOT_MANAGERS_GROUP", ""), "")
-	fs.StringVar(&managers, "managers", env("CUTBOT_MANAGERS", ""), "")
-	fs.StringVar(&c.LogLevel, "log-level", env("CUTBOT_LOG_LEVEL", "info"), "")
-	fs.StringVar(&c.LogFormat, "log-format", env("CUTBOT_LOG_FORMAT", "text"), "")
-	fs.StringVar(&c.GCPProject, "gcp-project", env("CUTBOT_GCP_PROJECT", "k8s-release"), "")
-	fs.StringVar(&c.GCPRegion, "gcp-region", env("CUTBOT_GCP_REGION", "us-central1"), "")
-	fs.StringVar(&c.CloudBuildEndpoint, "cloudbuild-endpoint", env("CUTBOT_CLOUDBUILD_ENDPOINT", ""), "")
-	fs.StringVar(&c.StageBuildConfig, "stage-build-config", env("CUTBOT_STAGE_BUILD_CONFIG", ""), "")
-	fs.StringVar(&c.ReleaseBuildConfig, "release-build-config", env("CUTBOT_RELEASE_BUILD_CONFIG", ""), "")
-	fs.StringVar(&c.CIVersionURL, "ci-version-url", env("CUTBOT_CI_VERSION_URL", civersion.DefaultBaseURL), "")
-	fs.StringVar(&c.ToolRef, "tool-ref", env("CUTBOT_TOOL_REF", "master"), "")
-	fs.StringVar(&c.GitHubAPIURL, "github-api-url", env("GITHUB_API_URL", "https://api.github.com/"), "")
-	fs.StringVar(&c.IssueRepo, "issue-repo", env("CUTBOT_ISSUE_REPO", "kubernetes/sig-release"), "")
-	fs.StringVar(&c.IssueTemplatePath, "issue-template", env("CUTBOT_ISSUE_TEMPLATE", ".github/ISSUE_TEMPLATE/cut-release.md"), "")
-	fs.StringVar(&c.TestGridURL, "testgrid-url", env("CUTBOT_TESTGRID_URL", "https://testgrid.k8s.io/"), "")
-	fs.StringVar(&c.ProwURL, "prow-url", env("CUTBOT_PROW_URL", "https://prow.k8s.io/"), "")
-	fs.StringVar(&c.PromotionRepo, "promotion-repo", env("CUTBOT_PROMOTION_REPO", "kubernetes/k8s.io"), "")
-	fs.StringVar(&c.ReleaseRepo, "release-repo", env("CUTBOT_RELEASE_REPO", "kubernetes/kubernetes"), "")
-	fs.StringVar(&c.PublishingBotIssue, "publishing-bot-issue", env("CUTBOT_PUBLISHING_BOT_ISSUE", "kubernetes/kubernetes#56876"), "")
-	fs.StringVar(&c.CherryPickRepo, "cherrypick-repo", env("CUTBOT_CHERRYPICK_REPO", "kubernetes/kubernetes"), "")
-	fs.StringVar(&c.FreezeLabel, "freeze-label", env("CUTBOT_FREEZE_LABEL", "cherry-pick-approved"), "")
-	var calendars string
-	fs.StringVar(&calendars, "calendars", env("CUTBOT_CALENDARS", ""), "")
-	fs.StringVar(&c.Timezone, "timezone", env("CUTBOT_TIMEZONE", "UTC"), "")
-	fs.StringVar(&c.ReminderTime, "reminder-time", env("CUTBOT_REMINDER_TIME", "09:00"), "")
-	fs.StringVar(&c.ReminderLeads, "reminder-leads", env("CUTBOT_REMINDER_LEADS", "3,0"), "")
-	fs.StringVar(&c.CalendarReload, "calendar-reload", env("CUTBOT_CALENDAR_RELOAD", "*/30 * * * *"), "")
-	defer func() {
-		for _, s := range strings.Split(calendars, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				c.Calendars = append(c.Calendars, s)
+	raw := make([]string, len(settings)) // each setting's text, env first, then its flag
+	for i, s := range settings {
+		if s.Secret {
+			v, err := secret(getenv, s.Env)
+			if err != nil {
+				errs = append(errs, err)
 			}
+			raw[i] = string(v)
+			continue
 		}
-	}()
-	durations := []struct {
-		name, env, def string
-		dst            *time.Duration
-	}{
-		{"poll-interval", "CUTBOT_POLL_INTERVAL", "20s", &c.PollInterval},
-		{"warn-queued", "CUTBOT_WARN_QUEUED", "20m", &c.WarnQueued},
-		{"warn-running", "CUTBOT_WARN_RUNNING", "3h", &c.WarnRunning},
-		{"promotion-remind-after", "CUTBOT_PROMOTION_REMIND_AFTER", "2h", &c.RemindAfter},
-		{"github-poll-interval", "CUTBOT_GITHUB_POLL_INTERVAL", "1m", &c.GitHubPollInterval},
-	}
-	for _, d := range durations {
-		v, err := time.ParseDuration(env(d.env, d.def))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a duration like 20s, 15m or 3h", d.env, env(d.env, d.def)))
+		raw[i] = s.Default
+		if v := strings.TrimSpace(getenv(s.Env)); v != "" {
+			raw[i] = v
 		}
-		fs.DurationVar(d.dst, d.name, v, "")
-	}
-	for _, s := range settings {
-		if f := fs.Lookup(s.Flag); f != nil {
-			f.Usage = s.Help + " (env " + s.Env + ")"
+		if s.Flag != "" {
+			fs.StringVar(&raw[i], s.Flag, raw[i], s.Help+" (env "+s.Env+")")
 		}
 	}
 	if err := fs.Parse(args); err != nil {
@@ -248,12 +241,38 @@ func loadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (Co
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
 	}
-	for _, m := range strings.Split(managers, ",") {
-		if m = strings.TrimSpace(m); m != "" {
-			c.Managers = append(c.Managers, m)
+	for i, s := range settings {
+		if err := setField(s.field(&c), raw[i]); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Env, err))
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// setField parses v into dst, one of the field kinds a setting may have.
+func setField(dst any, v string) error {
+	switch p := dst.(type) {
+	case *string:
+		*p = strings.TrimSpace(v)
+	case *Secret:
+		*p = Secret(v)
+	case *time.Duration:
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like 20s, 15m or 3h", v)
+		}
+		*p = d
+	case *[]string:
+		*p = nil
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*p = append(*p, item)
+			}
+		}
+	default:
+		return fmt.Errorf("setting of unknown kind %T", dst)
+	}
+	return nil
 }
 
 // secret reads NAME, or the file named by NAME_FILE.

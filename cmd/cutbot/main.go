@@ -199,7 +199,11 @@ func remindersLine(cfg Config) string {
 	if len(cfg.Calendars) == 0 {
 		return "off (set CUTBOT_CALENDARS)"
 	}
-	return fmt.Sprintf("from %s at %s %s, %s days before", strings.Join(cfg.Calendars, ", "), cfg.ReminderTime, cfg.Timezone, cfg.ReminderLeads)
+	days := "days"
+	if cfg.ReminderLeads == "1" {
+		days = "day"
+	}
+	return fmt.Sprintf("from %s at %s %s, %s %s before", strings.Join(cfg.Calendars, ", "), cfg.ReminderTime, cfg.Timezone, cfg.ReminderLeads, days)
 }
 
 func (m *Main) run(ctx context.Context, args []string) error {

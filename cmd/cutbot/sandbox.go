@@ -106,27 +106,33 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	fake.AddChannel(sandboxChannel, "release-management", fake.Options().BotUserID, sandboxYou, "U0ALEX", "U0GUEST")
 	fake.AddUsergroup(slackfake.Usergroup{ID: sandboxGroup, Handle: "release-managers", Name: "Release Managers", Users: []string{sandboxYou, "U0ALEX"}})
 
-	opts := fake.Options()
-	cfg := Config{
-		SlackAppToken: Secret(opts.AppToken), SlackBotToken: Secret(opts.BotToken), SlackAPIURL: fake.APIURL(),
-		DB: *dbPath, Channel: sandboxChannel, ManagersGroup: sandboxGroup, LogLevel: "warn", LogFormat: "text",
-		GCPProject: "k8s-release", GCPRegion: "us-central1", CloudBuildEndpoint: cb.Addr(),
-		StageBuildConfig: stageConfig, ReleaseBuildConfig: releaseConfig, CIVersionURL: dl.URL + "/ci/", ToolRef: "master",
-		PollInterval: *poll, WarnQueued: 20 * time.Minute, WarnRunning: 3 * time.Hour,
-		GitHubToken: Secret(sandboxGitHubToken), GitHubAPIURL: world.gh.URL(), IssueRepo: "kubernetes/sig-release",
-		IssueTemplatePath: ".github/ISSUE_TEMPLATE/cut-release.md", TestGridURL: world.testgrid.URL(), ProwURL: world.prow.URL(),
-		PromotionRepo: "kubernetes/k8s.io", ReleaseRepo: "kubernetes/kubernetes", PublishingBotIssue: "kubernetes/kubernetes#56876",
-		CherryPickRepo: "kubernetes/kubernetes", FreezeLabel: "cherry-pick-approved",
-		RemindAfter: 2 * time.Hour, GitHubPollInterval: 0,
-		Timezone: "UTC", ReminderTime: "09:00", ReminderLeads: "3,0", CalendarReload: "*/30 * * * *",
-	}
-	if cfg.Calendars, err = sandboxCalendars(filepath.Dir(*dbPath), time.Now()); err != nil {
+	// The sandbox configures its bot the way a person configures `cutbot run`: through the
+	// documented settings, read by the same loadConfig and validate, so nothing works here
+	// that the shipped binary could not be told to do.
+	calendars, err := sandboxCalendars(filepath.Dir(*dbPath), time.Now())
+	if err != nil {
 		return err
 	}
+	logLevel := "warn"
 	if *verbose {
-		cfg.LogLevel = "info"
+		logLevel = "info"
 	}
-	if err := cfg.validate(); err != nil {
+	opts := fake.Options()
+	vars := map[string]string{
+		"SLACK_APP_TOKEN": opts.AppToken, "SLACK_BOT_TOKEN": opts.BotToken, "SLACK_API_URL": fake.APIURL(),
+		"CUTBOT_DB": *dbPath, "CUTBOT_CHANNEL": sandboxChannel, "CUTBOT_MANAGERS_GROUP": sandboxGroup, "CUTBOT_LOG_LEVEL": logLevel,
+		"CUTBOT_CLOUDBUILD_ENDPOINT": cb.Addr(), "CUTBOT_STAGE_BUILD_CONFIG": stageConfig, "CUTBOT_RELEASE_BUILD_CONFIG": releaseConfig,
+		"CUTBOT_CI_VERSION_URL": dl.URL + "/ci/", "CUTBOT_POLL_INTERVAL": poll.String(),
+		"GITHUB_TOKEN": sandboxGitHubToken, "GITHUB_API_URL": world.gh.URL(),
+		"CUTBOT_TESTGRID_URL": world.testgrid.URL(), "CUTBOT_PROW_URL": world.prow.URL(),
+		"CUTBOT_GITHUB_POLL_INTERVAL": "0s", // GitHub is read on every poll: the fake answers at once
+		"CUTBOT_CALENDARS":            strings.Join(calendars, ","),
+	}
+	cfg, err := loadConfig(func(k string) string { return vars[k] }, flag.NewFlagSet("sandbox", flag.ContinueOnError), nil)
+	if err == nil {
+		err = cfg.validate()
+	}
+	if err != nil {
 		return fmt.Errorf("sandbox configuration: %w", err)
 	}
 

@@ -17,13 +17,7 @@ import (
 // TestSIGTERMStopsCleanly builds the cutbot binary, runs it against a fake Slack, has it
 // handle a command, sends it SIGTERM, and expects a clean exit.
 func TestSIGTERMStopsCleanly(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "cutbot")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := cutbotBinary(t)
 	fake := slackfake.New(slackfake.Options{})
 	defer fake.Close()
 	fake.AddUser(slackfake.User{ID: "U0ALICE", Name: "alice"})
