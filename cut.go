@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,6 +61,9 @@ type Attempt struct {
 	// BuildVersion is what the attempt builds from: resolved from CI for a stage, taken from
 	// the matching stage's success for a release.
 	BuildVersion string
+	// Confirmation is the id of the confirmation the attempt started from, if any: its
+	// message becomes the attempt's line.
+	Confirmation string
 	Outputs      map[string]string
 }
 
@@ -175,6 +179,13 @@ type Cut struct {
 	Issue           *IssueRef // the GitHub issue tracking the cut
 	Gates           *Gates    // the last check before the no-mock stage
 	AnnouncementURL string
+
+	// Journal holds the intents of the effects the cut's changes need and that are not yet
+	// recorded done, in the order they were needed.
+	Journal []Effect
+	// Attention says why cutbot needs a person to look at the cut (it hit an internal error
+	// working on it); cleared when a person next acts on the cut.
+	Attention string
 }
 
 // NewCut starts a cut of spec, opened by a user, to be shown in channel.
@@ -189,6 +200,8 @@ func NewCut(spec CutSpec, channel, by string, now time.Time) (*Cut, error) {
 	for _, step := range spec.Plan() {
 		c.Stages = append(c.Stages, Stage{Kind: step.Kind, Skipped: step.Skipped})
 	}
+	c.intend(PostMessage{Message: MessageThread})
+	c.intend(PostMessage{Message: MessagePlan})
 	detail := fmt.Sprintf("%s on %s", spec.Type, spec.Branch)
 	if spec.NoMockRun {
 		detail += ", without the mock pair"
@@ -208,6 +221,15 @@ func (c *Cut) Stage(k StageKind) *Stage {
 		}
 	}
 	return nil
+}
+
+// LineKey is the key of the thread message that shows attempt n of stage k: the
+// confirmation it started from, for a confirmed no-mock stage, or its own line.
+func (c *Cut) LineKey(k StageKind, n int) string {
+	if s := c.Stage(k); s != nil && n >= 1 && n <= len(s.Attempts) && s.Attempts[n-1].Confirmation != "" {
+		return ConfirmationMessageKey(s.Attempts[n-1].Confirmation)
+	}
+	return StageMessageKey(k, n)
 }
 
 // Next returns the first stage that has not finished, or nil when all have.
@@ -232,16 +254,21 @@ func (c *Cut) Standing() string {
 	if next == nil {
 		return "done"
 	}
+	// Only where the cut stands in its plan: what a stage is doing right now is its own
+	// line's business, so that the thread's parent changes only when a stage does.
 	switch st := next.Status(); st {
 	case StatusPending:
 		if c.started() {
 			return "next: " + next.Kind.Title()
 		}
 		return "planned, next: " + next.Kind.Title()
-	default:
-		if a := next.Current(); !next.Kind.IsBuild() && a.Step != "" && st.InFlight() {
-			return fmt.Sprintf("%s: %s", next.Kind.Title(), a.Step)
+	case StatusSubmitting, StatusRunning:
+		verb := "running"
+		if !next.Kind.IsBuild() {
+			verb = "under way"
 		}
+		return fmt.Sprintf("%s %s (attempt %d)", next.Kind.Title(), verb, next.Current().N)
+	default:
 		return fmt.Sprintf("%s %s (attempt %d)", next.Kind.Title(), st, next.Current().N)
 	}
 }
@@ -257,21 +284,32 @@ func (c *Cut) started() bool {
 
 // Apply changes the cut by one event at time now. It is the only way a cut's state changes.
 // An event that is not legal in the cut's current state is refused with a coded error that
-// says why, and the cut is left exactly as it was.
-func (c *Cut) Apply(e Event, now time.Time) error {
+// says why, and the cut is left exactly as it was. It returns the effects the change needs,
+// which are now also intents in the cut's Journal.
+func (c *Cut) Apply(e Event, now time.Time) ([]Effect, error) {
 	next := c.clone()
 	entry, err := e.apply(next, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if entry != nil {
 		entry.Seq = len(next.Audit) + 1
 		entry.At = now
 		next.Audit = append(next.Audit, *entry)
+		if _, ok := e.(threadNote); ok {
+			next.intend(PostMessage{Message: AuditMessageKey(entry.Seq)})
+		}
+		if entry.Actor != "" && !strings.HasPrefix(entry.Action, "stage.warned") {
+			next.Attention = "" // a person acted on the cut since cutbot asked for one
+		}
 	}
+	effects := next.added(c.Journal)
 	*c = *next
-	return nil
+	return effects, nil
 }
+
+// threadNote marks the events whose audit entry is also posted as a note in the thread.
+type threadNote interface{ threadNote() }
 
 func (c *Cut) clone() *Cut {
 	n := *c
@@ -307,6 +345,7 @@ func (c *Cut) clone() *Cut {
 		n.Gates = &g
 	}
 	n.ConfirmationOutcomes = maps.Clone(c.ConfirmationOutcomes)
+	n.Journal = slices.Clone(c.Journal)
 	return &n
 }
 

@@ -27,7 +27,7 @@ func newTestCut(t *testing.T, version string, noMock bool) *Cut {
 func mustApply(t *testing.T, c *Cut, events ...Event) {
 	t.Helper()
 	for i, e := range events {
-		if err := c.Apply(e, t0.Add(time.Duration(i+1)*time.Minute)); err != nil {
+		if _, err := c.Apply(e, t0.Add(time.Duration(i+1)*time.Minute)); err != nil {
 			t.Fatalf("apply %T: %v", e, err)
 		}
 	}
@@ -99,9 +99,12 @@ func TestCutStateMachine(t *testing.T) {
 		wantCode string // "" means legal
 		wantMsg  string
 		check    func(t *testing.T, c *Cut)
+		// effects are the keys of the effects the event must return, when not nil.
+		effects []string
 	}{
 		// Starting stages.
 		{name: "start first stage", setup: fresh, event: StartStage{Stage: MockStage, By: "U0RM1", BuildVersion: bv},
+			effects: []string{"build:mock-stage:1", "post:stage:mock-stage:1"},
 			check: func(t *testing.T, c *Cut) {
 				want := Attempt{N: 1, Status: StatusSubmitting, StartedBy: "U0RM1", StartedAt: t0, BuildVersion: bv}
 				if diff := cmp.Diff(want, *c.Stage(MockStage).Current()); diff != "" {
@@ -156,10 +159,11 @@ func TestCutStateMachine(t *testing.T) {
 		{name: "gates without checks", setup: fresh, event: GatesChecked{}, wantCode: EINVALID},
 
 		// The issue.
-		{name: "issue intent", setup: fresh, event: IssueIntent{Repo: "kubernetes/sig-release"}},
+		{name: "issue intent", setup: fresh, event: IssueIntent{Repo: "kubernetes/sig-release"}, effects: []string{"issue"}},
 		{name: "issue opened", setup: with(fresh, IssueIntent{Repo: "kubernetes/sig-release"}), event: IssueLinked{Ref: IssueRef{Repo: "kubernetes/sig-release", Number: 2995, URL: "https://github.com/kubernetes/sig-release/issues/2995", Created: true}},
+			effects: []string{},
 			check: func(t *testing.T, c *Cut) {
-				if c.Issue.Number != 2995 || c.Audit[len(c.Audit)-1].Action != "issue.opened" {
+				if c.Issue.Number != 2995 || c.Audit[len(c.Audit)-1].Action != "issue.opened" || c.Intends("issue") {
 					t.Errorf("issue %+v", c.Issue)
 				}
 			}},
@@ -169,19 +173,39 @@ func TestCutStateMachine(t *testing.T) {
 
 		// Image promotion: a stage cutbot follows on GitHub and prow.
 		{name: "promotion PR found", setup: promoting, event: PromotionPRFound{Attempt: 1, Ref: "kubernetes/k8s.io#9340", URL: "https://github.com/kubernetes/k8s.io/pull/9340", Title: "releng: Image promotion for kubernetes v1.31.3"},
+			effects: []string{"comment:kubernetes/k8s.io#9340"},
 			check: func(t *testing.T, c *Cut) {
 				a := c.Stage(ImagePromotion).Current()
-				if a.Status != StatusRunning || a.BuildID != "kubernetes/k8s.io#9340" || a.Step != "waiting for approval" || c.Audit[len(c.Audit)-1].Action != "fact.promotion_pr" {
+				if a.Status != StatusRunning || a.BuildID != "kubernetes/k8s.io#9340" || c.Audit[len(c.Audit)-1].Action != "fact.promotion_pr" {
 					t.Errorf("attempt %+v", a)
 				}
 			}},
 		{name: "promotion PR before the stage", setup: mocksPassed, event: PromotionPRFound{Attempt: 1, Ref: "x#1", URL: "u"}, wantCode: EINVALID},
-		{name: "promotion fact", setup: with(promoting, PromotionPRFound{Attempt: 1, Ref: "kubernetes/k8s.io#9340", URL: "u"}), event: StageNoted{Stage: ImagePromotion, Attempt: 1, Key: "merge_sha", Value: "1a2b3c", Fact: "kubernetes/k8s.io#9340 merged at 1a2b3c", Step: "waiting for post-k8sio-image-promo"},
+		{name: "promotion commented", setup: with(promoting, PromotionPRFound{Attempt: 1, Ref: "k#1", URL: "u"}), event: PromotionCommented{Attempt: 1, PR: "k#1"},
+			check: func(t *testing.T, c *Cut) {
+				if c.Intends("comment:k#1") || c.Stage(ImagePromotion).Current().Outputs[OutputPRComment] != "k#1" {
+					t.Errorf("journal %v, outputs %v", c.Journal, c.Stage(ImagePromotion).Current().Outputs)
+				}
+			}},
+		{name: "promotion approved before its PR", setup: promoting, event: PromotionApproved{Attempt: 1}, wantCode: EINVALID, wantMsg: "has no PR yet"},
+		{name: "promotion approved twice", setup: with(promoting, PromotionPRFound{Attempt: 1, Ref: "k#1", URL: "u"}, PromotionApproved{Attempt: 1}), event: PromotionApproved{Attempt: 1}, wantCode: ECONFLICT},
+		{name: "promotion merged", setup: with(promoting, PromotionPRFound{Attempt: 1, Ref: "kubernetes/k8s.io#9340", URL: "u"}), event: PromotionMerged{Attempt: 1, SHA: "1a2b3c"},
 			check: func(t *testing.T, c *Cut) {
 				a := c.Stage(ImagePromotion).Current()
 				last := c.Audit[len(c.Audit)-1]
-				if a.Outputs["merge_sha"] != "1a2b3c" || a.Step != "waiting for post-k8sio-image-promo" || last.Action != "fact.merge_sha" || last.At != t0 {
+				if a.Outputs[OutputMergeSHA] != "1a2b3c" || last.Action != "fact.merge_sha" || last.At != t0 {
 					t.Errorf("attempt %+v, audit %+v", a, last)
+				}
+			}},
+		{name: "promotion job failed is a note, once", setup: with(promoting, PromotionPRFound{Attempt: 1, Ref: "k#1", URL: "u"}, PromotionMerged{Attempt: 1, SHA: "1a2b"}),
+			event: PromotionJobFailed{Attempt: 1, Job: "post-k8sio-image-promo", URL: "https://prow/1"}, effects: []string{"post:audit:16"}},
+		{name: "promotion job failure recorded twice", setup: with(promoting, PromotionPRFound{Attempt: 1, Ref: "k#1", URL: "u"}, PromotionJobFailed{Attempt: 1, URL: "https://prow/1"}),
+			event: PromotionJobFailed{Attempt: 1, URL: "https://prow/1"}, wantCode: ECONFLICT},
+		{name: "promotion job passed", setup: with(promoting, PromotionPRFound{Attempt: 1, Ref: "k#1", URL: "u"}, PromotionMerged{Attempt: 1, SHA: "1a2b"}),
+			event: PromotionJobPassed{Attempt: 1, Job: "post-k8sio-image-promo", URL: "https://prow/2"},
+			check: func(t *testing.T, c *Cut) {
+				if s := c.Stage(ImagePromotion); s.Status() != StatusSucceeded || s.Current().Outputs[OutputJobURL] != "https://prow/2" {
+					t.Errorf("stage %+v", s.Current())
 				}
 			}},
 		{name: "announcement link", setup: fresh, event: AnnouncementLinked{URL: "https://groups.google.com/a/kubernetes.io/g/dev/c/E14i6e2ndNc", By: "U0RM2"}},
@@ -301,26 +325,85 @@ func TestCutStateMachine(t *testing.T) {
 		{name: "abort done cut", setup: done, event: Abort{By: "U0RM1", Reason: "x"}, wantCode: EINVALID, wantMsg: "done"},
 		{name: "abort with a build running", setup: mockStageRunning, event: Abort{By: "U0RM1", Reason: "x"}, wantCode: ECONFLICT, wantMsg: "cancel it before aborting"},
 
-		// Messages.
-		{name: "message intent", setup: fresh, event: MessageIntent{Key: MessageThread, Channel: "C0RELMGMT"},
+		// Messages, and the effects that carry the cut out.
+		{name: "a new cut intends its thread and plan", setup: fresh, event: Noted{Action: "x"}, effects: []string{"post:audit:2"},
 			check: func(t *testing.T, c *Cut) {
-				if ref, ok := c.Messages[MessageThread]; !ok || ref.Posted() {
-					t.Errorf("intent = %+v, %v", ref, ok)
+				var keys []string
+				for _, e := range c.Journal {
+					keys = append(keys, e.Key())
+				}
+				if diff := cmp.Diff([]string{"post:thread", "post:plan", "post:audit:2"}, keys); diff != "" {
+					t.Errorf("journal (-want +got):\n%s", diff)
 				}
 			}},
-		{name: "message posted", setup: with(fresh, MessageIntent{Key: MessageThread, Channel: "C1"}), event: MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1", TS: "1.2"}}},
-		{name: "message intent after posting", setup: with(fresh, MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1", TS: "1.2"}}), event: MessageIntent{Key: MessageThread, Channel: "C1"}, wantCode: ECONFLICT},
+		{name: "message posted", setup: fresh, event: MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1", TS: "1.2"}}, effects: []string{},
+			check: func(t *testing.T, c *Cut) {
+				if c.Intends("post:thread") || !c.Messages[MessageThread].Posted() {
+					t.Errorf("journal %v, messages %v", c.Journal, c.Messages)
+				}
+			}},
 		{name: "message posted twice with other ts", setup: with(fresh, MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1", TS: "1.2"}}), event: MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1", TS: "3.4"}}, wantCode: ECONFLICT},
 		{name: "message posted without ts", setup: fresh, event: MessagePosted{Key: MessageThread, Ref: MessageRef{Channel: "C1"}}, wantCode: EINVALID},
 		{name: "messages allowed after abort", setup: aborted, event: MessagePosted{Key: AuditMessageKey(2), Ref: MessageRef{Channel: "C1", TS: "5.6"}}},
+		{name: "abort posts its note", setup: fresh, event: Abort{By: "U0RM1", Reason: "x"}, effects: []string{"post:audit:2"}},
+		{name: "a build submitted is no longer intended", setup: mockStageSubmitting, event: BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b1"}, effects: []string{},
+			check: func(t *testing.T, c *Cut) {
+				if c.Intends("build:mock-stage:1") || !c.Intends("post:stage:mock-stage:1") {
+					t.Errorf("journal %v", c.Journal)
+				}
+			}},
+		{name: "a confirmed stage shows in its confirmation", setup: noMockRequested, event: StartStage{Stage: NoMockStage, By: "U0RM1", Confirmation: "c1"},
+			effects: []string{"build:nomock-stage:1"},
+			check: func(t *testing.T, c *Cut) {
+				if got := c.LineKey(NoMockStage, 1); got != "confirm:c1" {
+					t.Errorf("line key %q", got)
+				}
+			}},
+		{name: "a request posts its confirmation", setup: mocksPassed, event: RequestConfirmation{ID: "c9", Stage: NoMockStage, By: "U0RM1", BuildVersion: bv}, effects: []string{"post:confirm:c9"}},
+		{name: "cancel by a person cancels the build", setup: mockStageRunning, event: StageCancelled{Stage: MockStage, Attempt: 1, By: "U0RM2"}, effects: []string{"cancel:mock-stage:1"}},
+		{name: "cancel of a submission cancels what it may have made", setup: mockStageSubmitting, event: StageCancelled{Stage: MockStage, Attempt: 1, By: "U0RM2"}, effects: []string{"cancel:mock-stage:1"},
+			check: func(t *testing.T, c *Cut) {
+				if c.Intends("build:mock-stage:1") {
+					t.Errorf("a cancelled attempt is still to be submitted: %v", c.Journal)
+				}
+			}},
+		{name: "cancelled in Cloud Build needs nothing", setup: mockStageRunning, event: StageCancelled{Stage: MockStage, Attempt: 1}, effects: []string{}},
+		{name: "effect done", setup: with(mockStageRunning, StageCancelled{Stage: MockStage, Attempt: 1, By: "U0RM2"}), event: EffectDone{Key: "cancel:mock-stage:1"}, effects: []string{}},
+		{name: "effect done twice", setup: mockStageRunning, event: EffectDone{Key: "cancel:mock-stage:1"}, wantCode: ECONFLICT},
+		{name: "attention", setup: fresh, event: NeedsAttention{Detail: "panic: boom"}, effects: []string{"post:audit:2"},
+			check: func(t *testing.T, c *Cut) {
+				if c.Attention != "panic: boom" {
+					t.Errorf("attention %q", c.Attention)
+				}
+				c.Apply(AnnouncementLinked{URL: "https://x", By: "U0RM1"}, t0)
+				if c.Attention != "" {
+					t.Errorf("a person acted and the attention stays: %q", c.Attention)
+				}
+			}},
+		{name: "release published posts is live", setup: with(fresh, all[:len(all)-2]...), event: ReleasePublished{Attempt: 1, URL: "https://github.com/kubernetes/kubernetes/releases/tag/v1.31.3"},
+			effects: []string{"post:live"},
+			check: func(t *testing.T, c *Cut) {
+				if c.Status != CutDone {
+					t.Errorf("status %s", c.Status)
+				}
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.setup(t)
 			before := c.Clone()
-			err := c.Apply(tc.event, t0)
+			effects, err := c.Apply(tc.event, t0)
 			if tc.wantCode == "" {
 				if err != nil {
 					t.Fatalf("Apply(%#v) = %v, want legal", tc.event, err)
+				}
+				if tc.effects != nil {
+					got := []string{}
+					for _, e := range effects {
+						got = append(got, e.Key())
+					}
+					if diff := cmp.Diff(tc.effects, got); diff != "" {
+						t.Errorf("effects (-want +got):\n%s", diff)
+					}
 				}
 				if tc.check != nil {
 					tc.check(t, c)
@@ -349,7 +432,9 @@ func TestStanding(t *testing.T) {
 		t.Errorf("fresh standing = %q", got)
 	}
 	mustApply(t, c, StartStage{Stage: MockStage, By: "U1", BuildVersion: bv})
-	if got := c.Standing(); got != "Mock Stage submitting (attempt 1)" {
+	// The parent shows where the cut stands, not what a stage is doing: submitting and
+	// running read the same, so the parent is not edited between them.
+	if got := c.Standing(); got != "Mock Stage running (attempt 1)" {
 		t.Errorf("standing = %q", got)
 	}
 	mustApply(t, c, BuildSubmitted{Stage: MockStage, Attempt: 1, BuildID: "b"}, StageSucceeded{Stage: MockStage, Attempt: 1})

@@ -161,7 +161,17 @@ func (e StartStage) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 		c.setOutcome(confirmed, "confirmed")
 	}
 	n := len(s.Attempts) + 1
-	s.Attempts = append(s.Attempts, Attempt{N: n, Status: StatusSubmitting, StartedBy: e.By, StartedAt: now, Force: force, BuildVersion: buildVersion})
+	s.Attempts = append(s.Attempts, Attempt{N: n, Status: StatusSubmitting, StartedBy: e.By, StartedAt: now, Force: force, BuildVersion: buildVersion, Confirmation: confirmed})
+	switch {
+	case e.Stage.IsBuild():
+		c.intend(SubmitBuild{Stage: e.Stage, Attempt: n})
+		if confirmed == "" { // a confirmed stage shows in its confirmation's message
+			c.intend(PostMessage{Message: StageMessageKey(e.Stage, n)})
+		}
+	case e.Stage == ImagePromotion:
+		// The line says which kpromo command to run, and becomes the PR's line once found.
+		c.intend(PostMessage{Message: StageMessageKey(e.Stage, n)})
+	}
 	entry := &AuditEntry{Actor: e.By, Action: "stage.started", Stage: e.Stage, Attempt: n, Detail: forcedDetail(force, unmet)}
 	if n > 1 {
 		entry.Action = "stage.retried"
@@ -216,6 +226,7 @@ func (e RequestConfirmation) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 	p := Confirmation{ID: e.ID, Stage: e.Stage, By: e.By, Force: force, BuildVersion: e.BuildVersion, Target: e.Target, At: now}
 	c.Pending = &p
 	c.Confirmations = append(c.Confirmations, p)
+	c.intend(PostMessage{Message: ConfirmationMessageKey(e.ID)})
 	detail := "build version " + e.BuildVersion
 	if f := forcedDetail(force, unmet); f != "" {
 		detail += "; " + f
@@ -264,6 +275,8 @@ func (e StageWarned) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 	return &AuditEntry{Actor: a.StartedBy, Action: "stage.warned." + kind, Stage: e.Stage, Attempt: e.Attempt, Detail: e.Detail}, nil
 }
 
+func (StageWarned) threadNote() {}
+
 // BuildSubmitted records that the outside system accepted an attempt and gave it an id.
 type BuildSubmitted struct {
 	Stage   StageKind
@@ -287,6 +300,7 @@ func (e BuildSubmitted) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 		return nil, c.conflict("%s attempt %d already runs as build %s, not %s", e.Stage.Title(), e.Attempt, a.BuildID, e.BuildID)
 	}
 	a.Status, a.BuildID, a.LogURL = StatusRunning, e.BuildID, e.LogURL
+	c.done(SubmitBuild{Stage: e.Stage, Attempt: e.Attempt}.Key())
 	return &AuditEntry{Action: "stage.submitted", Stage: e.Stage, Attempt: e.Attempt, Detail: "build " + e.BuildID}, nil
 }
 
@@ -356,10 +370,12 @@ func (e StageFailed) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 		return nil, err
 	}
 	a.Status, a.FinishedAt, a.Error, a.Queued = StatusFailed, now, e.Reason, false
+	c.done(SubmitBuild{Stage: e.Stage, Attempt: e.Attempt}.Key()) // a submission refused for good
 	return &AuditEntry{Action: "stage.failed", Stage: e.Stage, Attempt: e.Attempt, Detail: e.Reason}, nil
 }
 
-// StageCancelled records that a user cancelled an attempt.
+// StageCancelled records that an attempt was cancelled: by a user (By), which for a build
+// needs the build cancelled in Cloud Build, or in Cloud Build itself (By empty).
 type StageCancelled struct {
 	Stage   StageKind
 	Attempt int
@@ -372,6 +388,13 @@ func (e StageCancelled) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 		return nil, err
 	}
 	a.Status, a.FinishedAt, a.Queued = StatusCancelled, now, false
+	if e.Stage.IsBuild() {
+		submitting := SubmitBuild{Stage: e.Stage, Attempt: e.Attempt}.Key()
+		if e.By != "" && (a.BuildID != "" || c.Intends(submitting)) {
+			c.intend(CancelBuild{Stage: e.Stage, Attempt: e.Attempt, BuildID: a.BuildID})
+		}
+		c.done(submitting)
+	}
 	return &AuditEntry{Actor: e.By, Action: "stage.cancelled", Stage: e.Stage, Attempt: e.Attempt}, nil
 }
 
@@ -402,24 +425,7 @@ func (e Abort) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 	return &AuditEntry{Actor: e.By, Action: "cut.aborted", Detail: reason}, nil
 }
 
-// MessageIntent records that cutbot is about to post the message key, before it does, so
-// that a crash between posting and recording is reconciled by looking the message up
-// rather than posting it twice. It is not audited.
-type MessageIntent struct {
-	Key     string
-	Channel string
-}
-
-func (e MessageIntent) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
-	if e.Key == "" || e.Channel == "" {
-		return nil, c.refuse("a message intent needs a key and a channel")
-	}
-	if ref, ok := c.Messages[e.Key]; ok && ref.Posted() {
-		return nil, c.conflict("message %q is already posted (ts %s)", e.Key, ref.TS)
-	}
-	c.Messages[e.Key] = MessageRef{Channel: e.Channel}
-	return nil, nil
-}
+func (Abort) threadNote() {}
 
 // MessagePosted records where a message cutbot posted lives. It is not audited.
 type MessagePosted struct {
@@ -435,6 +441,7 @@ func (e MessagePosted) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 		return nil, c.conflict("message %q is already posted as %s, not %s", e.Key, old.TS, e.Ref.TS)
 	}
 	c.Messages[e.Key] = e.Ref
+	c.done(PostMessage{Message: e.Key}.Key())
 	return nil, nil
 }
 
@@ -452,3 +459,24 @@ func (e Noted) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 	}
 	return &AuditEntry{Actor: e.By, Action: e.Action, Detail: e.Detail}, nil
 }
+
+func (Noted) threadNote() {}
+
+// NeedsAttention records that cutbot hit an internal error working on the cut (a panic, say)
+// and a person should look at it; the thread says so.
+type NeedsAttention struct {
+	Detail string
+}
+
+func (e NeedsAttention) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	if e.Detail == "" {
+		return nil, c.refuse("attention needs a reason")
+	}
+	if c.Attention != "" {
+		return nil, c.conflict("the cut already waits for a person: %s", c.Attention)
+	}
+	c.Attention = e.Detail
+	return &AuditEntry{Action: "cut.attention", Detail: e.Detail}, nil
+}
+
+func (NeedsAttention) threadNote() {}

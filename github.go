@@ -67,7 +67,7 @@ func (g *Gates) Failures() string {
 	return strings.Join(out, "; ")
 }
 
-// IssueIntent records that cutbot is about to open the cut's issue, before it does.
+// IssueIntent asks for the cut's issue to be opened in Repo (OpenIssue), unless it has one.
 type IssueIntent struct {
 	Repo string
 }
@@ -79,7 +79,7 @@ func (e IssueIntent) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 	if c.Issue != nil && c.Issue.Known() {
 		return nil, c.conflict("the cut already has issue %s#%d", c.Issue.Repo, c.Issue.Number)
 	}
-	c.Issue = &IssueRef{Repo: e.Repo}
+	c.intend(OpenIssue{Repo: e.Repo})
 	return nil, nil
 }
 
@@ -99,6 +99,7 @@ func (e IssueLinked) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 	}
 	ref := e.Ref
 	c.Issue = &ref
+	c.done(OpenIssue{}.Key())
 	action := "issue.linked"
 	if ref.Created {
 		action = "issue.opened"
@@ -137,8 +138,24 @@ func (e GatesChecked) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 	return &AuditEntry{Actor: g.By, Action: "gates.checked", Stage: NoMockStage, Detail: strings.Join(parts, "; ")}, nil
 }
 
+func (GatesChecked) threadNote() {}
+
+// The Outputs of an image-promotion attempt, each set by one typed event below.
+const (
+	OutputPRComment = "pr_comment" // the PR the build links were commented on
+	OutputApproved  = "approved"   // "yes" once the PR is approved
+	OutputHeld      = "held"       // "yes" while an approved PR is on hold
+	OutputMergeSHA  = "merge_sha"  // the merge commit
+	OutputJobFailed = "job_failed" // the last failed run of the promotion job
+	OutputJobRun    = "job_run"    // the run of the promotion job seen running
+	OutputJobURL    = "job_url"    // the run of the promotion job that passed
+	OutputPRClosed  = "pr_closed"  // "yes" when the PR was closed without merging
+	OutputRelease   = "release_url"
+)
+
 // PromotionPRFound records the image-promotion PR of the cut's promotion attempt: found by
-// cutbot among kubernetes/k8s.io's PRs, or named by a release manager.
+// cutbot among kubernetes/k8s.io's PRs, or named by a release manager. cutbot then comments
+// the cut's build links on it (CommentBuilds), once.
 type PromotionPRFound struct {
 	Attempt int
 	Ref     string // e.g. kubernetes/k8s.io#9340
@@ -160,41 +177,195 @@ func (e PromotionPRFound) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 		if e.By == "" {
 			return nil, c.conflict("the promotion already follows %s", a.BuildID)
 		}
+		for _, k := range []string{OutputApproved, OutputHeld, OutputMergeSHA, OutputJobFailed, OutputPRClosed} {
+			delete(a.Outputs, k)
+		}
 	}
-	a.Status, a.BuildID, a.LogURL, a.Step = StatusRunning, e.Ref, e.URL, "waiting for approval"
+	a.Status, a.BuildID, a.LogURL = StatusRunning, e.Ref, e.URL
+	if a.Outputs[OutputPRComment] != e.Ref {
+		c.intend(CommentBuilds{Attempt: e.Attempt, PR: e.Ref})
+	}
 	detail := fmt.Sprintf("%s %q %s", e.Ref, e.Title, e.URL)
 	return &AuditEntry{Actor: e.By, Action: "fact.promotion_pr", Stage: ImagePromotion, Attempt: e.Attempt, Detail: detail}, nil
 }
 
-// StageNoted records an outside fact about a running attempt (the PR merged at a commit, the
-// promotion job passed at a URL) and what the attempt now waits for. Facts are audited.
-type StageNoted struct {
-	Stage   StageKind
-	Attempt int
-	Key     string // Outputs key, e.g. "merge_sha"
-	Value   string
-	Fact    string // the audit line, e.g. "kubernetes/k8s.io#9340 merged at 1a2b3c"
-	Step    string // what the attempt waits for now, if it changed
-}
-
-func (e StageNoted) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
-	a, err := c.inFlightAttempt(e.Stage, e.Attempt)
+// promotion returns the running promotion attempt n and its outputs, ready to write.
+func (c *Cut) promotion(n int) (*Attempt, error) {
+	a, err := c.inFlightAttempt(ImagePromotion, n)
 	if err != nil {
 		return nil, err
 	}
-	if e.Key != "" {
-		if a.Outputs == nil {
-			a.Outputs = map[string]string{}
-		}
-		a.Outputs[e.Key] = e.Value
+	if a.BuildID == "" {
+		return nil, c.refuse("the image promotion has no PR yet")
 	}
-	if e.Step != "" {
-		a.Step = e.Step
+	if a.Outputs == nil {
+		a.Outputs = map[string]string{}
 	}
-	if e.Fact == "" {
+	return a, nil
+}
+
+// PromotionCommented records that the build links are on the promotion PR.
+type PromotionCommented struct {
+	Attempt int
+	PR      string
+}
+
+func (e PromotionCommented) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	a, err := c.promotion(e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	a.Outputs[OutputPRComment] = e.PR
+	c.done(CommentBuilds{Attempt: e.Attempt, PR: e.PR}.Key())
+	return &AuditEntry{Action: "fact.pr_comment", Stage: ImagePromotion, Attempt: e.Attempt, Detail: "commented on " + e.PR + " with the build links"}, nil
+}
+
+// PromotionApproved records that the promotion PR is approved, and whether it is on hold.
+type PromotionApproved struct {
+	Attempt int
+	Held    bool
+}
+
+func (e PromotionApproved) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	a, err := c.promotion(e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	held := map[bool]string{true: "yes"}[e.Held]
+	if a.Outputs[OutputApproved] == "yes" && a.Outputs[OutputHeld] == held {
+		return nil, c.conflict("the approval of %s is already recorded", a.BuildID)
+	}
+	first := a.Outputs[OutputApproved] == ""
+	a.Outputs[OutputApproved], a.Outputs[OutputHeld] = "yes", held
+	if !first {
 		return nil, nil
 	}
-	return &AuditEntry{Action: "fact." + e.Key, Stage: e.Stage, Attempt: e.Attempt, Detail: e.Fact}, nil
+	return &AuditEntry{Action: "fact.approved", Stage: ImagePromotion, Attempt: e.Attempt, Detail: a.BuildID + " approved"}, nil
+}
+
+// PromotionMerged records the merge commit of the promotion PR.
+type PromotionMerged struct {
+	Attempt int
+	SHA     string
+}
+
+func (e PromotionMerged) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	a, err := c.promotion(e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	if e.SHA == "" || a.Outputs[OutputMergeSHA] != "" {
+		return nil, c.conflict("the merge of %s is already recorded", a.BuildID)
+	}
+	a.Outputs[OutputMergeSHA] = e.SHA
+	delete(a.Outputs, OutputHeld)
+	return &AuditEntry{Action: "fact.merge_sha", Stage: ImagePromotion, Attempt: e.Attempt, Detail: fmt.Sprintf("%s merged at %s", a.BuildID, e.SHA)}, nil
+}
+
+// PromotionPRClosed records that the promotion PR was closed without merging.
+type PromotionPRClosed struct{ Attempt int }
+
+func (e PromotionPRClosed) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	a, err := c.promotion(e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	if a.Outputs[OutputPRClosed] == "yes" {
+		return nil, c.conflict("%s is already known to be closed", a.BuildID)
+	}
+	a.Outputs[OutputPRClosed] = "yes"
+	return &AuditEntry{Action: "fact.pr_closed", Stage: ImagePromotion, Attempt: e.Attempt, Detail: a.BuildID + " was closed without merging"}, nil
+}
+
+// PromotionJobFailed records a failed run of the promotion job after the merge; cutbot keeps
+// watching for a rerun, and the thread says so.
+type PromotionJobFailed struct {
+	Attempt int
+	Job     string // e.g. post-k8sio-image-promo
+	URL     string
+}
+
+func (e PromotionJobFailed) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	a, err := c.promotion(e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	if a.Outputs[OutputJobFailed] == e.URL {
+		return nil, c.conflict("the failed run %s is already recorded", e.URL)
+	}
+	a.Outputs[OutputJobFailed] = e.URL
+	return &AuditEntry{Action: "stage.job_failed", Stage: ImagePromotion, Attempt: e.Attempt,
+		Detail: fmt.Sprintf("%s failed: %s; cutbot keeps watching for a rerun", e.Job, e.URL)}, nil
+}
+
+func (PromotionJobFailed) threadNote() {}
+
+// PromotionJobRunning records a run of the promotion job seen running after the merge.
+// It is not audited.
+type PromotionJobRunning struct {
+	Attempt int
+	URL     string
+}
+
+func (e PromotionJobRunning) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	a, err := c.promotion(e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	if a.Outputs[OutputJobRun] == e.URL {
+		return nil, c.conflict("the run %s is already recorded", e.URL)
+	}
+	a.Outputs[OutputJobRun] = e.URL
+	return nil, nil
+}
+
+// PromotionJobPassed records the run of the promotion job that passed on the merge commit or
+// a later one: the images are promoted, and the stage has succeeded.
+type PromotionJobPassed struct {
+	Attempt int
+	Job     string
+	URL     string
+}
+
+func (e PromotionJobPassed) apply(c *Cut, now time.Time) (*AuditEntry, error) {
+	a, err := c.promotion(e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	a.Outputs[OutputJobURL] = e.URL
+	a.Status, a.FinishedAt = StatusSucceeded, now
+	if c.Next() == nil {
+		c.Status, c.EndedAt = CutDone, now
+	}
+	return &AuditEntry{Action: "stage.succeeded", Stage: ImagePromotion, Attempt: e.Attempt,
+		Detail: fmt.Sprintf("%s passed on %s or later: %s", e.Job, shortSHA(a.Outputs[OutputMergeSHA]), e.URL)}, nil
+}
+
+func shortSHA(sha string) string { return sha[:min(12, len(sha))] }
+
+// ReleasePublished records that the GitHub release of the cut's tag exists: the release is
+// out, "is live" is posted, and the cut is done.
+type ReleasePublished struct {
+	Attempt int
+	URL     string
+}
+
+func (e ReleasePublished) apply(c *Cut, now time.Time) (*AuditEntry, error) {
+	a, err := c.inFlightAttempt(Announcement, e.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	if e.URL == "" {
+		return nil, c.refuse("a published release needs its URL")
+	}
+	a.Outputs = map[string]string{OutputRelease: e.URL}
+	a.Status, a.FinishedAt = StatusSucceeded, now
+	c.intend(PostMessage{Message: MessageLive})
+	if c.Next() == nil {
+		c.Status, c.EndedAt = CutDone, now
+	}
+	return &AuditEntry{Action: "stage.succeeded", Stage: Announcement, Attempt: e.Attempt,
+		Detail: "the GitHub release " + c.Spec.Version.String() + " exists: " + e.URL}, nil
 }
 
 // AnnouncementLinked records the link of the release announcement (the kubernetes-dev mail).

@@ -33,22 +33,24 @@ type CutStore interface {
 	LatestCut(ctx context.Context, v Version) (*Cut, error)
 	// ActiveCuts returns every active cut, oldest first.
 	ActiveCuts(ctx context.Context) ([]*Cut, error)
-	// CutsWithUnpostedMessages returns the cuts, of any status, with a message whose intent
-	// is recorded but which is not known to be posted: work a crash left unfinished.
-	CutsWithUnpostedMessages(ctx context.Context) ([]*Cut, error)
+	// CutsWithEffects returns the cuts, of any status, whose journal holds intents: work a
+	// crash or an outage left unfinished.
+	CutsWithEffects(ctx context.Context) ([]*Cut, error)
 }
 
 // Messenger shows a cut where release managers follow it (a Slack thread). It renders the
-// message named by key from the cut's state: MessageThread, MessagePlan, or AuditMessageKey
-// for a note about one audit entry.
+// message named by key from the cut's state: MessageThread, MessagePlan, a stage's line,
+// a confirmation, MessageLive, or AuditMessageKey for a note about one audit entry.
 type Messenger interface {
 	// Post posts the message key of c: the thread's parent into c.Channel, anything else as
-	// a reply in the cut's thread.
+	// a reply in the cut's thread. It waits for Slack's answer (the message's timestamp).
 	Post(ctx context.Context, c *Cut, key string) (MessageRef, error)
-	// Update edits the posted message key of c to match c's current state.
-	Update(ctx context.Context, c *Cut, key string) error
 	// Find looks for the message key of c that an earlier, interrupted Post may have left.
 	Find(ctx context.Context, c *Cut, key string) (MessageRef, bool, error)
+	// Show brings every posted message of c in line with c's state. It returns at once; only
+	// the messages whose text changed are edited, paced to Slack's limits, the latest text
+	// winning.
+	Show(c *Cut)
 }
 
 // AuditMessageKey is the message key of a thread note about audit entry seq.

@@ -68,6 +68,9 @@ type Config struct {
 	OnPolled func()
 	// Sleep waits out Slack rate limits; tests replace it. Default: a timer.
 	Sleep func(context.Context, time.Duration) error
+	// SlackLimits is the pace kept for each Web API method; default SlackLimits(). A method
+	// mapped to Unlimited is not paced (a 429 still pauses it).
+	SlackLimits map[string]Limit
 	// NewID makes confirmation ids (tests make them predictable).
 	NewID func() string
 
@@ -101,12 +104,13 @@ type Bot struct {
 	store    Store
 	handlers *handlers.Handlers
 	log      *slog.Logger
-	lanes    lanes
-	inflight sync.WaitGroup
+	inflight sync.WaitGroup // envelopes being handled
+	pace     *pacer
 	poster   *poster
 	msg      *messenger
 	cron     *cron.Cron
 	jobs     map[string]cron.EntryID
+	started  chan struct{} // closed once every cut with work left has been handed to its lane
 }
 
 // New returns a bot for cfg using st.
@@ -141,13 +145,24 @@ func New(cfg Config, st Store) (*Bot, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 20 * time.Second
 	}
+	if cfg.SlackLimits == nil {
+		cfg.SlackLimits = SlackLimits()
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = realSleep
+	}
+	// Every Web API call goes through the pacer, which spends Slack's budget by priority.
+	pace := newPacer(cfg.HTTPClient.Transport, cfg.APIURL, cfg.SlackLimits, cfg.Clock.Now, cfg.Sleep, cfg.Log)
+	httpClient := *cfg.HTTPClient
+	httpClient.Transport = pace
 	api := slack.New(cfg.BotToken,
 		slack.OptionAppLevelToken(cfg.AppToken),
 		slack.OptionAPIURL(cfg.APIURL),
-		slack.OptionHTTPClient(cfg.HTTPClient),
+		slack.OptionHTTPClient(&httpClient),
 	)
-	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log}
-	b.poster = newPoster(api, cfg.Log, cfg.Sleep)
+	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log, pace: pace, started: make(chan struct{})}
+	shown, _ := st.(ShownStore)
+	b.poster = newPoster(api, pace, cfg.Log, cfg.Sleep, shown)
 	if cfg.Policy.Location == nil {
 		cfg.Policy.Location = time.UTC
 	}
@@ -162,12 +177,13 @@ func New(cfg Config, st Store) (*Bot, error) {
 		freezeStore = fs
 	}
 	b.handlers = handlers.New(handlers.Deps{
-		Store:     st,
-		Messenger: b.msg,
-		Directory: &directory{api: api, group: cfg.ManagersGroup, managers: cfg.Managers, log: cfg.Log},
-		Clock:     cfg.Clock,
-		Channel:   cfg.Channel,
-		Log:       cfg.Log,
+		Store:      st,
+		Messenger:  b.msg,
+		Directory:  &directory{api: api, group: cfg.ManagersGroup, managers: cfg.Managers, log: cfg.Log, now: cfg.Clock.Now},
+		Clock:      cfg.Clock,
+		Channel:    cfg.Channel,
+		Log:        cfg.Log,
+		JobTimeout: cfg.HandleTimeout,
 
 		Builder:     cfg.Builder,
 		Versions:    cfg.Versions,
@@ -244,7 +260,6 @@ func (b *Bot) remindersJob() {
 	if err := b.handlers.RunReminders(ctx); err != nil {
 		b.log.Warn("reminders", "err", err)
 	}
-	b.poster.flush(ctx)
 }
 
 func (b *Bot) calendarJob() {
@@ -255,62 +270,74 @@ func (b *Bot) calendarJob() {
 	}
 }
 
-// Run checks the bot token, finishes what a previous run left undone, connects over Socket
-// Mode and handles commands until ctx ends; then it waits (up to ShutdownGrace) for commands
-// in progress and returns nil. It returns an error if Slack refuses the tokens.
+// Run checks the bot token, connects over Socket Mode and, side by side, hands every cut with
+// work left to its lane (each finishes what a previous run left undone, looking before doing
+// anything twice), then handles events until ctx ends. Then it waits, up to ShutdownGrace,
+// for the commands and jobs in progress and the edits they asked for, and returns nil. It
+// returns an error if Slack refuses the tokens.
 func (b *Bot) Run(ctx context.Context) error {
 	auth, err := b.api.AuthTestContext(ctx)
 	if err != nil {
 		return fmt.Errorf("check SLACK_BOT_TOKEN with auth.test at %s: %w", b.cfg.APIURL, err)
 	}
 	b.log.Info("slack bot token ok", "team", auth.Team, "team_id", auth.TeamID, "bot_user", auth.UserID)
-
-	if err := b.handlers.Resume(ctx); err != nil {
-		// Not fatal: the cuts are safe in the store and the next start tries again.
-		b.log.Error("could not finish what the previous run left undone", "err", err)
-	}
-	if len(b.cfg.Calendars) > 0 {
-		b.calendarJob()
-		b.remindersJob() // what came due while cutbot was not running
-		b.cron.Start()
-		defer func() { <-b.cron.Stop().Done() }()
-	}
+	b.msg.setTeamURL(auth.URL)
 
 	sm := socketmode.New(b.api, socketmode.OptionLog(slog.NewLogLogger(b.log.Handler(), slog.LevelDebug)))
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() { runErr <- sm.RunContext(runCtx) }()
-	if b.cfg.Builder != nil || b.cfg.GitHub != nil {
-		b.inflight.Add(1)
-		go func() {
-			defer b.inflight.Done()
+
+	var background sync.WaitGroup
+	background.Add(1)
+	go func() { // connecting does not wait for this, nor does it for the connection
+		defer background.Done()
+		defer b.recoverJob("resume")
+		if err := b.handlers.Resume(runCtx); err != nil {
+			// Not fatal: the cuts are safe in the store and the next start tries again.
+			b.log.Error("could not hand the cuts their unfinished work", "err", err)
+		}
+		if len(b.cfg.Calendars) > 0 {
+			b.calendarJob()
+			b.remindersJob() // what came due while cutbot was not running
+			b.cron.Start()
+		}
+		close(b.started)
+		if b.cfg.Builder != nil || b.cfg.GitHub != nil {
 			b.pollLoop(runCtx)
-		}()
-	}
+		}
+	}()
 
 	for {
 		select {
 		case <-ctx.Done():
-			return b.shutdown()
+			return b.shutdown(cancel, &background)
 		case err := <-runErr:
 			if ctx.Err() != nil {
-				return b.shutdown()
+				return b.shutdown(cancel, &background)
 			}
-			b.shutdown()
+			b.shutdown(cancel, &background)
 			return fmt.Errorf("socket mode: %w", err)
 		case evt := <-sm.Events:
 			if err := b.dispatch(ctx, sm, evt); err != nil {
-				cancel()
-				b.shutdown()
+				b.shutdown(cancel, &background)
 				return err
 			}
 		}
 	}
 }
 
-// pollLoop follows builds: once at start (resuming what a previous run left running), then
-// every PollInterval.
+// recoverJob keeps a panic in a background job from taking the process down.
+func (b *Bot) recoverJob(what string) {
+	if p := recover(); p != nil {
+		b.log.Error(what+" panicked", "panic", p, "stack", string(debug.Stack()))
+	}
+}
+
+// pollLoop hands every cut with something in flight a poll on its lane: once at start
+// (following what a previous run left running), then every PollInterval. It never waits for
+// the polls, except for tests (OnPolled).
 func (b *Bot) pollLoop(ctx context.Context) {
 	ticks := b.cfg.PollTicks
 	if ticks == nil {
@@ -329,32 +356,68 @@ func (b *Bot) pollLoop(ctx context.Context) {
 }
 
 func (b *Bot) pollOnce(ctx context.Context) {
+	defer b.recoverJob("poll")
 	if err := b.handlers.Poll(ctx); err != nil && ctx.Err() == nil {
 		b.log.Warn("poll", "err", err)
 	}
-	flush, cancel := context.WithTimeout(ctx, b.cfg.HandleTimeout)
-	b.poster.flush(flush)
-	cancel()
 	if b.cfg.OnPolled != nil && ctx.Err() == nil {
+		b.settle(ctx, "")
 		b.cfg.OnPolled()
 	}
+}
+
+// settle waits until the lane of key (every lane, for "") and the edits it asked for are
+// done. Only tests and the sandbox wait for it (OnHandled, OnPolled): a person is never made to.
+func (b *Bot) settle(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.HandleTimeout)
+	defer cancel()
+	b.handlers.Settled(ctx, key)
+	b.poster.flush(ctx)
+}
+
+// WaitStarted waits until the bot has handed every cut its unfinished work and that work,
+// with the edits it asked for, is done. Tests and the sandbox use it; Run does not wait.
+func (b *Bot) WaitStarted(ctx context.Context) error {
+	select {
+	case <-b.started:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	b.settle(ctx, "")
+	return nil
 }
 
 // Poster returns counts of what the bot wrote to Slack.
 func (b *Bot) PosterStats() (edits, skipped, coalesced, rateLimited, posts int) {
 	s := b.poster.statsNow()
-	return s.Edits, s.Skipped, s.Coalesced, s.RateLimited, s.Posts
+	return s.Edits, s.Skipped, s.Coalesced, s.RateLimited + b.pace.statsNow().RateLimited, s.Posts
 }
 
-func (b *Bot) shutdown() error {
+// shutdown stops taking new work and waits, up to ShutdownGrace in all, for the envelopes
+// being handled, every job on the cuts' lanes and the edits they asked for. The store is
+// closed by the caller, after.
+func (b *Bot) shutdown(stop context.CancelFunc, background *sync.WaitGroup) error {
+	stop() // no more ticks, no new connection
+	<-b.cron.Stop().Done()
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ShutdownGrace)
+	defer cancel()
 	done := make(chan struct{})
-	go func() { b.inflight.Wait(); close(done) }()
+	go func() {
+		b.inflight.Wait()
+		background.Wait()
+		b.handlers.Drain(ctx)
+		b.poster.flush(ctx)
+		close(done)
+	}()
 	select {
 	case <-done:
-		b.log.Info("stopped; no command was in progress")
-	case <-time.After(b.cfg.ShutdownGrace):
-		b.log.Warn("stopped with commands still in progress", "grace", b.cfg.ShutdownGrace)
+		if ctx.Err() == nil {
+			b.log.Info("stopped; no command was in progress")
+			return nil
+		}
+	case <-ctx.Done():
 	}
+	b.log.Warn("stopped with work still in progress", "grace", b.cfg.ShutdownGrace)
 	return nil
 }
 
@@ -395,7 +458,7 @@ func (b *Bot) dispatch(ctx context.Context, sm *socketmode.Client, evt socketmod
 		sm.Ack(*evt.Request)
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
-			b.done(evt.Request.EnvelopeID)
+			b.done(ctx, evt.Request.EnvelopeID, "")
 			return nil
 		}
 		b.inflight.Add(1)
@@ -406,7 +469,7 @@ func (b *Bot) dispatch(ctx context.Context, sm *socketmode.Client, evt socketmod
 	case socketmode.EventTypeEventsAPI:
 		if evt.Request != nil {
 			sm.Ack(*evt.Request)
-			b.done(evt.Request.EnvelopeID)
+			b.done(ctx, evt.Request.EnvelopeID, "")
 		}
 	default:
 		b.log.Debug("socket mode event ignored", "type", evt.Type)
@@ -414,18 +477,29 @@ func (b *Bot) dispatch(ctx context.Context, sm *socketmode.Client, evt socketmod
 	return nil
 }
 
-func (b *Bot) done(envelopeID string) {
+// done tells a test (OnHandled) that an envelope is handled: its reply sent and, for tests
+// only, what it asked of the thread shown.
+func (b *Bot) done(ctx context.Context, envelopeID, key string) {
 	if b.cfg.OnHandled != nil {
+		b.settle(ctx, key)
 		b.cfg.OnHandled(envelopeID)
 	}
 }
 
-// handleCommand runs one slash command and replies to the user who sent it.
+// handleCommand runs one slash command and replies to the user who sent it. The command
+// runs on the lane of the cut it is about; the reply goes out as soon as it is decided.
 func (b *Bot) handleCommand(ctx context.Context, envelopeID string, retry int, cmd slack.SlashCommand) {
 	// A command already under way finishes even when shutdown begins.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandleTimeout)
+	defer cancel()
 	log := b.log.With("envelope", envelopeID, "user", cmd.UserID, "channel", cmd.ChannelID)
-	finished := func() { cancel(); b.done(envelopeID) }
+	key := ""
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("command panicked", "panic", p, "stack", string(debug.Stack()))
+		}
+		b.done(ctx, envelopeID, key)
+	}()
 
 	first, err := b.store.MarkEnvelope(ctx, envelopeID)
 	if err != nil {
@@ -433,12 +507,10 @@ func (b *Bot) handleCommand(ctx context.Context, envelopeID string, retry int, c
 	}
 	if !first {
 		log.Info("ignored a redelivered envelope already handled", "retry_attempt", retry)
-		finished()
 		return
 	}
 	if cmd.Command != b.cfg.Command {
 		b.respond(ctx, log, cmd, handlers.ErrorReply{Message: fmt.Sprintf("cutbot answers %s, not %s.", b.cfg.Command, cmd.Command)})
-		finished()
 		return
 	}
 	req := handlers.Request{UserID: cmd.UserID, UserName: cmd.UserName, ChannelID: cmd.ChannelID, Text: cmd.Text}
@@ -446,50 +518,35 @@ func (b *Bot) handleCommand(ctx context.Context, envelopeID string, retry int, c
 	if err != nil {
 		log.Info("malformed command", "text", cmd.Text, "err", err)
 		b.respond(ctx, log, cmd, handlers.ParseErrorReply(err))
-		finished()
 		return
 	}
-	log = log.With("command", inv.Command.Name, "key", inv.Key())
-	b.lanes.run(inv.Key(), func() {
-		defer finished()
-		defer func() {
-			if p := recover(); p != nil {
-				log.Error("command panicked", "panic", p, "stack", string(debug.Stack()))
-			}
-		}()
-		log.Debug("running command", "text", cmd.Text)
-		reply := b.handlers.Execute(ctx, req, inv)
-		b.poster.flush(ctx) // the thread is up to date before the reply says so
-		b.respond(ctx, log, cmd, reply)
-	})
+	key = inv.Key()
+	log.Debug("running command", "text", cmd.Text, "key", key)
+	b.respond(ctx, log, cmd, b.handlers.Execute(ctx, req, inv))
 }
 
 // handleAction runs a button press and replies privately to whoever pressed it.
 func (b *Bot) handleAction(ctx context.Context, envelopeID string, cb slack.InteractionCallback) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandleTimeout)
+	defer cancel()
 	log := b.log.With("envelope", envelopeID, "user", cb.User.ID)
-	finished := func() { cancel(); b.done(envelopeID) }
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("action panicked", "panic", p, "stack", string(debug.Stack()))
+		}
+		b.done(ctx, envelopeID, "")
+	}()
 	if first, err := b.store.MarkEnvelope(ctx, envelopeID); err != nil {
 		log.Error("record envelope", "err", err)
 	} else if !first {
 		log.Info("ignored a redelivered envelope already handled")
-		finished()
 		return
 	}
 	act := cb.ActionCallback.BlockActions[0]
 	req := handlers.ActionRequest{UserID: cb.User.ID, ActionID: act.ActionID, Value: act.Value}
-	b.lanes.run(handlers.ActionKey(act.Value), func() {
-		defer finished()
-		defer func() {
-			if p := recover(); p != nil {
-				log.Error("action panicked", "panic", p, "stack", string(debug.Stack()))
-			}
-		}()
-		reply := b.handlers.HandleAction(ctx, req)
-		b.poster.flush(ctx)
-		cmd := slack.SlashCommand{UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
-		b.respond(ctx, log, cmd, reply)
-	})
+	reply := b.handlers.HandleAction(ctx, req)
+	cmd := slack.SlashCommand{UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
+	b.respond(ctx, log, cmd, reply)
 }
 
 // respond shows a reply to the user who ran the command, privately, through the command's
@@ -506,46 +563,5 @@ func (b *Bot) respond(ctx context.Context, log *slog.Logger, cmd slack.SlashComm
 	}
 	if _, err := b.api.PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 		log.Error("could not reply to the user", "err", err)
-	}
-}
-
-// lanes runs functions with the same key one after another, in the order they were
-// submitted, and functions with different keys concurrently. Commands about one version
-// thus never interleave, and cuts of different versions do not wait for each other.
-type lanes struct {
-	mu     sync.Mutex
-	queues map[string][]func()
-}
-
-func (l *lanes) run(key string, fn func()) {
-	if key == "" {
-		go fn()
-		return
-	}
-	l.mu.Lock()
-	if l.queues == nil {
-		l.queues = map[string][]func(){}
-	}
-	q, busy := l.queues[key]
-	l.queues[key] = append(q, fn)
-	l.mu.Unlock()
-	if !busy {
-		go l.drain(key)
-	}
-}
-
-func (l *lanes) drain(key string) {
-	for {
-		l.mu.Lock()
-		q := l.queues[key]
-		if len(q) == 0 {
-			delete(l.queues, key)
-			l.mu.Unlock()
-			return
-		}
-		fn := q[0]
-		l.queues[key] = q[1:]
-		l.mu.Unlock()
-		fn()
 	}
 }

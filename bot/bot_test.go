@@ -37,11 +37,12 @@ func TestCutOpensThread(t *testing.T) {
 	}
 	plan := fake.Text(replies[0])
 	mustContain(t, "plan", plan,
-		":white_circle: *Mock Stage* — pending", "`krel stage --type official --branch release-1.31`",
-		":white_circle: *Mock Release* — pending", ":white_circle: *No-mock Stage* — pending",
-		":white_circle: *Image Promotion* — pending", "kpromo pr --tag v1.31.3",
-		":white_circle: *No-mock Release* — pending", ":white_circle: *Announcement* — pending",
+		"1. *Mock Stage* — `krel stage --type official --branch release-1.31`",
+		"2. *Mock Release*", "3. *No-mock Stage*",
+		"4. *Image Promotion* — `kpromo pr --tag v1.31.3",
+		"5. *No-mock Release*", "6. *Announcement*",
 		"schedule.yaml")
+	mustContain(t, "parent's progress", fake.Text(parent), ":white_circle: Mock Stage → :white_circle: Mock Release → :white_circle: No-mock Stage")
 	if strings.Index(plan, "Mock Stage") > strings.Index(plan, "No-mock Release") {
 		t.Error("plan stages out of order")
 	}
@@ -268,8 +269,9 @@ func TestRestartReconcilesInterruptedPosts(t *testing.T) {
 	// Forget the timestamps, keep the intents: what the store holds if cutbot died right
 	// after chat.postMessage returned.
 	if _, err := first.store.UpdateCut(context.Background(), c.ID, func(c *cutbot.Cut) error {
-		for k := range c.Messages {
-			c.Messages[k] = cutbot.MessageRef{Channel: channelID}
+		for _, k := range []string{cutbot.MessageThread, cutbot.MessagePlan} {
+			delete(c.Messages, k)
+			c.Journal = append(c.Journal, cutbot.PostMessage{Message: k})
 		}
 		return nil
 	}); err != nil {
@@ -302,7 +304,7 @@ func TestPostFailureIsRecoverable(t *testing.T) {
 	r := startBot(t, fake, "")
 	fake.Fail("chat.postMessage", "not_in_channel")
 	r.run(alice, "cut v1.31.3")
-	mustContain(t, "failure reply", r.lastReply(alice), "The cut of v1.31.3 is recorded, but its thread could not be posted", "not_in_channel", "Run the same `/release cut` again")
+	mustContain(t, "failure reply", r.lastReply(alice), "The cut of v1.31.3 is recorded, but its thread could not be posted", "not_in_channel", "run the same `/release cut` to try now")
 	r.run(alice, "cut v1.31.3")
 	mustContain(t, "retry reply", r.lastReply(alice), "Posted the thread of the cut that an earlier attempt had recorded.")
 	if n := len(topLevel(fake.Messages(channelID))); n != 1 {

@@ -20,14 +20,14 @@ var _ cutbot.Announcer = (*messenger)(nil)
 // post interrupted by a crash is found again.
 func (m *messenger) PostReminder(ctx context.Context, d cutbot.Due) (cutbot.MessageRef, error) {
 	text := m.view().Reminder(d)
-	ch, ts, err := m.poster.post(ctx, m.channel, newContent(text, []slack.Block{section(text)}),
+	ch, ts, err := m.poster.post(ctx, PriorityProgress, m.channel, newContent(text, []slack.Block{section(text)}),
 		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: reminderMetadata, EventPayload: map[string]any{"id": d.ID}}),
 		slack.MsgOptionDisableLinkUnfurl())
 	if err != nil {
 		return cutbot.MessageRef{}, fmt.Errorf("chat.postMessage: %w", err)
 	}
 	ref := cutbot.MessageRef{Channel: ch, TS: ts}
-	ref.Permalink = m.permalink(ctx, ref)
+	ref.Permalink = m.permalink(ctx, ref, "")
 	return ref, nil
 }
 

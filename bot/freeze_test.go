@@ -282,7 +282,7 @@ func TestFreezeAndThaw(t *testing.T) {
 	bl.gh.FailNext(fmt.Sprintf("POST /repos/%s/issues/%d/labels", k8s, hold.Number), 500)
 	r.run(bob, "thaw release-1.25")
 	mustContain(t, "thaw stopped", r.lastReply(bob), "The thaw of release-1.25 stopped halfway: GitHub could not add cherry-pick-approved", "`/release thaw release-1.25` goes on now")
-	// The poller tries again once the backoff (30 s) has passed, not before.
+	// The poller tries again once the backoff (15 s after a first failure) has passed, not before.
 	bl.poll(t)
 	if f := freezes(t, r.store)[0]; f.State != cutbot.FreezeThawing {
 		t.Fatalf("the poller retried before the backoff passed: %s", f.State)

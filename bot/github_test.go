@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,8 +79,12 @@ func TestCutIssue(t *testing.T) {
 	if !strings.HasPrefix(linked, "Written by bob.\n") || !strings.Contains(linked, "## Release Steps (kept by cutbot)") {
 		t.Errorf("linked issue body:\n%s", linked)
 	}
+	// A wrong issue number is bad input: refused, and nothing is opened.
 	r.run(bob, "cut v1.29.11 --issue 9999")
-	mustContain(t, "missing issue", r.lastReply(bob), "Its GitHub issue could not be opened")
+	mustContain(t, "missing issue", r.lastReply(bob), "could not read kubernetes/sig-release#9999")
+	if _, err := r.store.ActiveCut(context.Background(), cutbot.MustParseVersion("v1.29.11")); cutbot.ErrorCode(err) != cutbot.ENOTFOUND {
+		t.Errorf("a cut was opened with a missing issue: %v", err)
+	}
 }
 
 // TestIssueIntentReconciled: cutbot died after opening the issue and before recording it.
@@ -91,7 +96,8 @@ func TestIssueIntentReconciled(t *testing.T) {
 	first.run(alice, "cut v1.31.3")
 	c := activeCut(t, first.store, "v1.31.3")
 	first.store.UpdateCut(context.Background(), c.ID, func(c *cutbot.Cut) error {
-		c.Issue = &cutbot.IssueRef{Repo: sigRelease} // the intent only
+		c.Issue = nil // the intent only
+		c.Journal = append(c.Journal, cutbot.OpenIssue{Repo: sigRelease})
 		return nil
 	})
 	first.stop()
@@ -230,10 +236,15 @@ func TestPromotionChase(t *testing.T) {
 			facts[e.Action] = true
 		}
 	}
-	for _, f := range []string{"fact.promotion_pr", "fact.approved", "fact.merge_sha", "fact.job_url", "fact.pr_comment"} {
+	for _, f := range []string{"fact.promotion_pr", "fact.approved", "fact.merge_sha", "fact.pr_comment"} {
 		if !facts[f] {
 			t.Errorf("the audit trail lacks %s: %v", f, facts)
 		}
+	}
+	if last := c.Audit[slices.IndexFunc(c.Audit, func(e cutbot.AuditEntry) bool {
+		return e.Stage == cutbot.ImagePromotion && e.Action == "stage.succeeded"
+	})]; !strings.Contains(last.Detail, "post-k8sio-image-promo passed on") {
+		t.Errorf("the promotion's success does not say which run passed: %+v", last)
 	}
 	mustContain(t, "issue", issueBody(t, bl, 2991), "  - [x] Image Promotion PR: https://github.com/kubernetes/k8s.io/pull/"+itoa(pr))
 }
@@ -281,7 +292,7 @@ func TestIsLive(t *testing.T) {
 	r.click(bob, "Confirm No-mock Release")
 	bl.cb.Succeed(bl.lastBuild(t))
 	bl.poll(t)
-	mustContain(t, "waiting for the release", fake.Text(parent(t, fake)), "Announcement: waiting for the GitHub release v1.31.3")
+	mustContain(t, "waiting for the release", fake.Text(parent(t, fake)), "Announcement under way (attempt 1)")
 	if strings.Contains(fake.Transcript(channelID), "is live! (shoutout") {
 		t.Fatal("announced before the GitHub release exists")
 	}

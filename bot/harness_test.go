@@ -106,6 +106,7 @@ func startBotEdit(t testing.TB, fake *slackfake.Server, dbPath string, bl *build
 		AppToken: opts.AppToken, BotToken: opts.BotToken, APIURL: fake.APIURL(),
 		Channel: channelID, ManagersGroup: groupID, Managers: []string{carol},
 		Clock: newClock(t0), OnHandled: func(id string) { r.handled <- id },
+		SlackLimits: unpaced(), // the fake does not limit unless a test asks it to
 	}
 	if bl != nil {
 		bl.configure(&cfg)
@@ -125,6 +126,9 @@ func startBotEdit(t testing.TB, fake *slackfake.Server, dbPath string, bl *build
 	defer done()
 	if err := fake.WaitConnected(wait); err != nil {
 		t.Fatalf("bot did not connect: %v", err)
+	}
+	if err := b.WaitStarted(wait); err != nil {
+		t.Fatalf("bot did not finish starting: %v", err)
 	}
 	t.Cleanup(r.stop)
 	if bl != nil {
@@ -236,4 +240,13 @@ func activeCut(t testing.TB, st *store.Store, version string) *cutbot.Cut {
 		t.Fatalf("active cut of %s: %v", version, err)
 	}
 	return c
+}
+
+// unpaced is every method Slack limits, not paced: a 429 still pauses the method.
+func unpaced() map[string]Limit {
+	l := SlackLimits()
+	for m := range l {
+		l[m] = Unlimited
+	}
+	return l
 }

@@ -2,37 +2,48 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 )
 
-// poster is the one way cutbot writes to Slack. Posts are synchronous (the caller needs the
-// timestamp). Edits are asynchronous and coalesced: while an edit of a message is on its way,
-// newer edits of the same message replace each other, so only the latest text is sent next,
-// and an edit identical to what the message already shows is not sent at all. A 429 with
-// Retry-After pauses every write for that long; the edit it refused is sent again afterwards,
-// unless a newer one took its place. Nothing but the latest text of a message matters, so
-// nothing is lost.
+// ShownStore remembers what each message was last set to show (a digest of its text and
+// blocks), so that after a restart only the messages that changed while cutbot was down are
+// edited.
+type ShownStore interface {
+	Shown(channel, ts string) (digest string, ok bool)
+	SetShown(channel, ts, digest string) error
+}
+
+// poster is the one way cutbot writes to Slack, for the whole workspace. Posts wait for
+// Slack's answer (the caller needs the timestamp). Edits are asked for and sent by the poster
+// on its own, one at a time, the most urgent first: while an edit of a message waits, a newer
+// one replaces it (only the latest text matters), and an edit that would not change what the
+// message shows is not sent. Nobody waits for edits: not a command's reply, not a poll. The
+// Slack client's transport (pacer) spends each method's budget; a 429 that still gets
+// through makes the poster wait out Retry-After and send the latest text again.
 type poster struct {
 	api   *slack.Client
+	pace  *pacer
 	log   *slog.Logger
 	sleep func(context.Context, time.Duration) error
-	ctx   context.Context // edits outlive the request that asked for them
-
-	gate  sync.Mutex    // held while waiting out a rate limit, so writers queue behind it
-	pause time.Duration // how long the next writer must wait first
+	shown ShownStore // may be nil
+	ctx   context.Context
 
 	mu      sync.Mutex
-	idle    chan struct{} // closed when no edit is pending or in flight
-	pending map[msgRef]content
-	sent    map[msgRef]string
-	running map[msgRef]bool
+	pending map[msgRef]edit
+	sent    map[msgRef]string // digest of what each message shows, as far as this process knows
+	seq     uint64
+	running bool
+	idle    chan struct{} // closed while no edit is pending or in flight
 	stats   posterStats
 }
 
@@ -41,7 +52,13 @@ type msgRef struct{ channel, ts string }
 type content struct {
 	text   string
 	blocks []slack.Block
-	key    string // text and blocks as sent, to compare
+	digest string // of text and blocks as sent
+}
+
+type edit struct {
+	content
+	prio Priority
+	seq  uint64
 }
 
 // posterStats count what the poster did.
@@ -49,14 +66,14 @@ type posterStats struct {
 	Edits, Skipped, Coalesced, RateLimited, Posts int
 }
 
-func newPoster(api *slack.Client, log *slog.Logger, sleep func(context.Context, time.Duration) error) *poster {
+func newPoster(api *slack.Client, pace *pacer, log *slog.Logger, sleep func(context.Context, time.Duration) error, shown ShownStore) *poster {
 	if sleep == nil {
 		sleep = realSleep
 	}
 	idle := make(chan struct{})
 	close(idle)
-	return &poster{api: api, log: log, sleep: sleep, ctx: context.Background(), idle: idle,
-		pending: map[msgRef]content{}, sent: map[msgRef]string{}, running: map[msgRef]bool{}}
+	return &poster{api: api, pace: pace, log: log, sleep: sleep, shown: shown, ctx: context.Background(), idle: idle,
+		pending: map[msgRef]edit{}, sent: map[msgRef]string{}}
 }
 
 func realSleep(ctx context.Context, d time.Duration) error {
@@ -72,94 +89,129 @@ func realSleep(ctx context.Context, d time.Duration) error {
 
 func newContent(text string, blocks []slack.Block) content {
 	raw, _ := json.Marshal(blocks)
-	return content{text: text, blocks: blocks, key: text + "\x00" + string(raw)}
+	sum := sha256.Sum256([]byte(text + "\x00" + string(raw)))
+	return content{text: text, blocks: blocks, digest: hex.EncodeToString(sum[:16])}
 }
 
-// waitTurn waits out a rate limit if one is in force.
-func (p *poster) waitTurn(ctx context.Context) error {
-	p.gate.Lock()
-	defer p.gate.Unlock()
-	if p.pause <= 0 {
-		return nil
+// showing is the digest of what ref shows, as far as known. Call with p.mu held.
+func (p *poster) showing(ref msgRef) string {
+	d, ok := p.sent[ref]
+	if !ok && p.shown != nil {
+		d, _ = p.shown.Shown(ref.channel, ref.ts)
+		p.sent[ref] = d
 	}
-	d := p.pause
-	p.pause = 0
-	return p.sleep(ctx, d)
+	return d
 }
 
-func (p *poster) limited(err error) bool {
-	var rl *slack.RateLimitedError
-	if !errors.As(err, &rl) {
-		return false
-	}
-	p.gate.Lock()
-	p.pause = max(p.pause, rl.RetryAfter)
-	p.gate.Unlock()
+// remember records what ref shows now, in memory and on disk.
+func (p *poster) remember(ref msgRef, digest string) {
 	p.mu.Lock()
-	p.stats.RateLimited++
+	p.sent[ref] = digest
 	p.mu.Unlock()
-	p.log.Warn("slack rate limit; waiting", "retry_after", rl.RetryAfter)
-	return true
+	if p.shown != nil {
+		if err := p.shown.SetShown(ref.channel, ref.ts, digest); err != nil {
+			p.log.Warn("remember what a message shows", "channel", ref.channel, "ts", ref.ts, "err", err)
+		}
+	}
 }
 
-// post posts a message, waiting out rate limits (up to 5 times).
-func (p *poster) post(ctx context.Context, channel string, c content, opts ...slack.MsgOption) (string, string, error) {
+// post posts a message at priority prio and waits for Slack's answer.
+func (p *poster) post(ctx context.Context, prio Priority, channel string, c content, opts ...slack.MsgOption) (string, string, error) {
 	opts = append([]slack.MsgOption{slack.MsgOptionText(c.text, false), slack.MsgOptionBlocks(c.blocks...)}, opts...)
 	for try := 0; ; try++ {
-		if err := p.waitTurn(ctx); err != nil {
-			return "", "", err
-		}
-		ch, ts, err := p.api.PostMessageContext(ctx, channel, opts...)
-		if err != nil && try < 5 && p.limited(err) {
+		ch, ts, err := p.api.PostMessageContext(withPriority(ctx, prio), channel, opts...)
+		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) && try < 3 {
+			p.count(func(s *posterStats) { s.RateLimited++ })
+			if err := p.sleep(ctx, rl.RetryAfter); err != nil {
+				return "", "", err
+			}
 			continue
 		}
 		if err != nil {
 			return "", "", err
 		}
-		p.mu.Lock()
-		p.sent[msgRef{ch, ts}] = c.key
-		p.stats.Posts++
-		p.mu.Unlock()
+		p.remember(msgRef{ch, ts}, c.digest)
+		p.count(func(s *posterStats) { s.Posts++ })
 		return ch, ts, nil
 	}
 }
 
-// update asks for a message to show c. It returns at once.
-func (p *poster) update(ref msgRef, c content) {
+// update asks for the message ref to show c. It returns at once.
+func (p *poster) update(ref msgRef, c content, prio Priority) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.running[ref] && p.sent[ref] == c.key {
+	if old, waiting := p.pending[ref]; waiting {
+		p.stats.Coalesced++
+		prio = min(prio, old.prio) // an urgent change stays urgent when a newer text replaces it
+	} else if p.showing(ref) == c.digest {
 		p.stats.Skipped++
 		return
 	}
-	if _, waiting := p.pending[ref]; waiting {
-		p.stats.Coalesced++
-	}
-	p.pending[ref] = c
-	if !p.running[ref] {
-		if len(p.running) == 0 {
-			p.idle = make(chan struct{})
-		}
-		p.running[ref] = true
-		go p.drain(ref)
+	p.seq++
+	p.pending[ref] = edit{content: c, prio: prio, seq: p.seq}
+	if !p.running {
+		p.running = true
+		p.idle = make(chan struct{})
+		go p.edits()
 	}
 }
 
-func (p *poster) drain(ref msgRef) {
-	failures := 0
+// next takes the most urgent pending edit, oldest first. Call with p.mu held.
+func (p *poster) next() (msgRef, edit, bool) {
+	var best msgRef
+	var e edit
+	found := false
+	for ref, c := range p.pending {
+		if !found || c.prio < e.prio || c.prio == e.prio && c.seq < e.seq {
+			best, e, found = ref, c, true
+		}
+	}
+	return best, e, found
+}
+
+func (p *poster) urgent() (Priority, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, e, ok := p.next()
+	return e.prio, ok
+}
+
+// edits sends pending edits until there are none, one at a time.
+func (p *poster) edits() {
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("the Slack edit loop panicked; edits go on", "panic", r, "stack", string(debug.Stack()))
+			p.mu.Lock()
+			p.running = false
+			go p.restart()
+			p.mu.Unlock()
+		}
+	}()
+	failures := map[msgRef]int{}
 	for {
-		p.mu.Lock()
-		c, ok := p.pending[ref]
-		if !ok {
-			delete(p.running, ref)
-			if len(p.running) == 0 {
-				close(p.idle)
+		prio, ok := p.urgent()
+		ctx := p.ctx
+		if ok && p.pace != nil {
+			// Take chat.update's next turn first, then give it to whatever is most urgent
+			// by then: a ✅ that arrives while a step's edit waits goes first.
+			if b := p.pace.budget("chat.update", ""); b != nil {
+				if _, err := b.wait(ctx, prio); err != nil {
+					return
+				}
+				ctx = prepaid(ctx)
 			}
+		}
+		p.mu.Lock()
+		ref, e, ok := p.next()
+		if !ok {
+			p.running = false
+			close(p.idle)
 			p.mu.Unlock()
 			return
 		}
 		delete(p.pending, ref)
-		same := p.sent[ref] == c.key
+		same := p.showing(ref) == e.digest
 		if same {
 			p.stats.Skipped++
 		}
@@ -167,42 +219,57 @@ func (p *poster) drain(ref msgRef) {
 		if same {
 			continue
 		}
-		if err := p.waitTurn(p.ctx); err != nil {
-			return
-		}
-		_, _, _, err := p.api.UpdateMessageContext(p.ctx, ref.channel, ref.ts, slack.MsgOptionText(c.text, false), slack.MsgOptionBlocks(c.blocks...))
+		_, _, _, err := p.api.UpdateMessageContext(withPriority(ctx, e.prio), ref.channel, ref.ts, slack.MsgOptionText(e.text, false), slack.MsgOptionBlocks(e.blocks...))
+		var rl *slack.RateLimitedError
 		switch {
 		case err == nil:
-			failures = 0
-			p.mu.Lock()
-			p.sent[ref] = c.key
-			p.stats.Edits++
-			p.mu.Unlock()
-		case p.limited(err):
-			p.requeue(ref, c)
+			delete(failures, ref)
+			p.remember(ref, e.digest)
+			p.count(func(s *posterStats) { s.Edits++ })
+		case errors.As(err, &rl):
+			p.count(func(s *posterStats) { s.RateLimited++ })
+			p.requeue(ref, e)
+			p.sleep(p.ctx, rl.RetryAfter)
 		default:
-			failures++
-			p.log.Error("chat.update failed", "channel", ref.channel, "ts", ref.ts, "attempt", failures, "err", err)
-			if failures < 3 {
-				p.gate.Lock()
-				p.pause = max(p.pause, time.Duration(failures)*time.Second)
-				p.gate.Unlock()
-				p.requeue(ref, c)
+			failures[ref]++
+			p.log.Error("chat.update failed", "channel", ref.channel, "ts", ref.ts, "attempt", failures[ref], "err", err)
+			if failures[ref] < 3 {
+				p.requeue(ref, e)
+				p.sleep(p.ctx, time.Duration(failures[ref])*time.Second)
 			}
 		}
 	}
 }
 
-// requeue puts c back unless a newer edit of the message arrived meanwhile.
-func (p *poster) requeue(ref msgRef, c content) {
+// restart starts the edit loop again after a panic, if edits wait.
+func (p *poster) restart() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, newer := p.pending[ref]; !newer {
-		p.pending[ref] = c
+	if len(p.pending) > 0 && !p.running {
+		p.running = true
+		go p.edits()
+		return
+	}
+	if !p.running {
+		select {
+		case <-p.idle:
+		default:
+			close(p.idle)
+		}
 	}
 }
 
-// flush waits until every edit asked for so far has been sent (or given up on).
+// requeue puts e back unless a newer edit of the message arrived meanwhile.
+func (p *poster) requeue(ref msgRef, e edit) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, newer := p.pending[ref]; !newer {
+		p.pending[ref] = e
+	}
+}
+
+// flush waits until every edit asked for so far has been sent (or given up on). Only tests,
+// the sandbox and shutdown wait for edits.
 func (p *poster) flush(ctx context.Context) error {
 	p.mu.Lock()
 	idle := p.idle
@@ -213,6 +280,12 @@ func (p *poster) flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("slack edits still pending: %w", ctx.Err())
 	}
+}
+
+func (p *poster) count(f func(*posterStats)) {
+	p.mu.Lock()
+	f(&p.stats)
+	p.mu.Unlock()
 }
 
 func (p *poster) statsNow() posterStats {

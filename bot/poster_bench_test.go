@@ -19,9 +19,9 @@ func BenchmarkPosterBurst(b *testing.B) {
 			fake := workspace(b)
 			opts := fake.Options()
 			api := slack.New(opts.BotToken, slack.OptionAPIURL(fake.APIURL()))
-			p := newPoster(api, slog.New(slog.DiscardHandler), nil)
+			p := newPoster(api, nil, slog.New(slog.DiscardHandler), nil, nil)
 			ctx := context.Background()
-			ch, ts, err := p.post(ctx, channelID, newContent("line", nil))
+			ch, ts, err := p.post(ctx, PriorityProgress, channelID, newContent("line", nil))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -29,7 +29,7 @@ func BenchmarkPosterBurst(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				for j := 0; j < changes; j++ {
-					p.update(ref, newContent(fmt.Sprintf(":hourglass_flowing_sand: Mock Stage\nCurrent status: step %d.%d", i, j), nil))
+					p.update(ref, newContent(fmt.Sprintf(":hourglass_flowing_sand: Mock Stage\nCurrent status: step %d.%d", i, j), nil), PriorityDecoration)
 				}
 				if err := p.flush(ctx); err != nil {
 					b.Fatal(err)

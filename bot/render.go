@@ -125,11 +125,30 @@ func (v view) ThreadParent(c *cutbot.Cut) (string, []slack.Block) {
 	blocks := []slack.Block{
 		section(linked),
 		contextBlock(specLine(c), "opened by "+user(c.OpenedBy), standing),
+		contextBlock(progress(c)),
+	}
+	if c.Attention != "" {
+		blocks = append(blocks, section(":rotating_light: *Needs a person:* "+escape(c.Attention)))
 	}
 	if b := v.nextButton(c); b != nil {
 		blocks = append(blocks, slack.NewActionBlock("next", b))
 	}
 	return title, blocks
+}
+
+// progress is the plan at a glance: each stage's emoji and name, in order. It changes only
+// when a stage does, as the parent should.
+func progress(c *cutbot.Cut) string {
+	var parts []string
+	for i := range c.Stages {
+		s := &c.Stages[i]
+		emoji := stageEmoji(s.Status())
+		if s.Status() == cutbot.StatusPending && c.Status == cutbot.CutAborted {
+			emoji = ":heavy_minus_sign:"
+		}
+		parts = append(parts, emoji+" "+s.Kind.Title())
+	}
+	return strings.Join(parts, " → ")
 }
 
 // nextButton is the button that starts the cut's next stage, when one can start now.
@@ -203,22 +222,21 @@ func stageLine(c *cutbot.Cut, s *cutbot.Stage) string {
 	return line
 }
 
-// Plan renders the first reply of a cut's thread: every stage in order with its standing and
-// the manual command it replaces.
+// Plan renders the first reply of a cut's thread: every stage in order with the manual
+// command it replaces. It does not change as the cut moves (the parent shows where it
+// stands, each stage's line how it went), so it is posted once and never edited.
 func (v view) Plan(c *cutbot.Cut) (string, []slack.Block) {
 	head := fmt.Sprintf("Plan for %s: %s", c.Version(), specLine(c))
 	blocks := []slack.Block{section("*" + head + "*")}
 	var text []string
-	steps := c.Spec.Plan()
-	for i := range c.Stages {
-		s := &c.Stages[i]
-		line := stageLine(c, s)
-		text = append(text, line)
-		blocks = append(blocks, section(line))
-		if i < len(steps) && !s.Skipped {
-			blocks = append(blocks, contextBlock("`"+escape(steps[i].Does)+"`"))
+	for i, st := range c.Spec.Plan() {
+		line := fmt.Sprintf("%d. *%s* — `%s`", i+1, st.Kind.Title(), escape(st.Does))
+		if st.Skipped {
+			line = fmt.Sprintf("%d. :fast_forward: *%s* — skipped (no mock run)", i+1, st.Kind.Title())
 		}
+		text = append(text, line)
 	}
+	blocks = append(blocks, section(strings.Join(text, "\n")))
 	if fu := c.Spec.FollowUps(); len(fu) > 0 {
 		blocks = append(blocks, contextBlock("By hand afterwards: "+escape(strings.Join(fu, "; "))))
 	}
@@ -255,7 +273,12 @@ func (v view) AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 		text = fmt.Sprintf(":sunny: %s thawed %s.", user(e.Actor), escape(e.Detail))
 	case "freeze.reminder":
 		text = fmt.Sprintf(":ice_cube: %s.", e.Detail)
-	case "stage.started":
+	case "stage.job_failed":
+		text = fmt.Sprintf(":x: %s", escape(e.Detail))
+	case "cut.attention":
+		text = fmt.Sprintf(":rotating_light: %s: %s. cutbot does nothing more on %s by itself until a release manager acts on it (`/release status %s` shows where it stands; `/release cancel`, `retry` or `abort` go on).",
+			v.group(), escape(e.Detail), c.Version(), c.Version())
+	case "stage.started": // the kpromo note of cuts from before the promotion had its own line
 		if e.Stage == cutbot.ImagePromotion {
 			text = v.promotionNote(c)
 		} else {
@@ -292,13 +315,30 @@ func (v view) CutMessage(c *cutbot.Cut, key string) (string, []slack.Block, erro
 		t, b := v.StageLine(c, cutbot.StageKind(parts[1]), n)
 		return t, b, nil
 	case strings.HasPrefix(key, "confirm:"):
-		t, b := v.Confirmation(c, strings.TrimPrefix(key, "confirm:"))
+		id := strings.TrimPrefix(key, "confirm:")
+		if k, n, ok := confirmedAttempt(c, id); ok {
+			t, b := v.StageLine(c, k, n) // a confirmed request becomes its attempt's line
+			return t, b, nil
+		}
+		t, b := v.Confirmation(c, id)
 		return t, b, nil
 	case key == cutbot.MessageLive:
 		t, b := v.Live(c)
 		return t, b, nil
 	}
 	return "", nil, fmt.Errorf("unknown message key %q", key)
+}
+
+// confirmedAttempt is the attempt that started from confirmation id, if any.
+func confirmedAttempt(c *cutbot.Cut, id string) (cutbot.StageKind, int, bool) {
+	for i := range c.Stages {
+		for j, a := range c.Stages[i].Attempts {
+			if a.Confirmation == id {
+				return c.Stages[i].Kind, j + 1, true
+			}
+		}
+	}
+	return "", 0, false
 }
 
 // StageLine renders the handbook's thread line of one stage attempt, e.g.
@@ -316,7 +356,7 @@ func (v view) StageLine(c *cutbot.Cut, k cutbot.StageKind, n int) (string, []sla
 	}
 	a := &s.Attempts[n-1]
 	if k == cutbot.ImagePromotion {
-		return v.promotionLine(a)
+		return v.promotionLine(c, a)
 	}
 	head := fmt.Sprintf(":hourglass_flowing_sand: %s", k.Title())
 	if a.LogURL != "" {
@@ -350,6 +390,9 @@ func (v view) StageLine(c *cutbot.Cut, k cutbot.StageKind, n int) (string, []sla
 	if a.BuildVersion != "" {
 		meta = append(meta, "build version `"+escape(a.BuildVersion)+"`")
 	}
+	if a.Confirmation != "" {
+		meta = append(meta, "confirmed by "+user(a.StartedBy))
+	}
 	if a.Force != "" {
 		meta = append(meta, fmt.Sprintf(":warning: forced by %s: %s", user(a.StartedBy), escape(a.Force)))
 	}
@@ -363,32 +406,58 @@ func (v view) StageLine(c *cutbot.Cut, k cutbot.StageKind, n int) (string, []sla
 }
 
 // promotionLine is the handbook's image-promotion lines: the PR, cc the release managers,
-// and "-> Image promotion is :white_check_mark:" once the promotion job passed.
-func (v view) promotionLine(a *cutbot.Attempt) (string, []slack.Block) {
+// and "-> Image promotion is :white_check_mark:" once the promotion job passed. Until the PR
+// is found it says which kpromo command to run.
+func (v view) promotionLine(c *cutbot.Cut, a *cutbot.Attempt) (string, []slack.Block) {
+	if a.BuildID == "" {
+		text := v.promotionNote(c)
+		if a.Status == cutbot.StatusCancelled {
+			text += "\n-> :no_entry_sign: cancelled: cutbot stopped watching for the PR"
+		}
+		return text, []slack.Block{section(text)}
+	}
 	lines := []string{a.LogURL, fmt.Sprintf("Image Promotion PR (%s)", link(a.LogURL, "link")), "cc: " + v.group()}
 	switch a.Status {
 	case cutbot.StatusSucceeded:
 		lines = append(lines, "-> Image promotion is :white_check_mark:")
 	case cutbot.StatusRunning, cutbot.StatusSubmitting:
-		if a.Step != "" {
-			lines = append(lines, "Current status: "+escape(a.Step))
-		}
+		lines = append(lines, "Current status: "+promotionStep(a))
 	case cutbot.StatusCancelled:
 		lines = append(lines, "-> :no_entry_sign: cancelled")
 	}
 	text := strings.Join(lines, "\n")
 	blocks := []slack.Block{section(text)}
 	var facts []string
-	if sha := a.Outputs["merge_sha"]; sha != "" {
+	if sha := a.Outputs[cutbot.OutputMergeSHA]; sha != "" {
 		facts = append(facts, "merged at `"+sha[:min(12, len(sha))]+"`")
 	}
-	if u := a.Outputs["job_url"]; u != "" {
+	if u := a.Outputs[cutbot.OutputJobURL]; u != "" {
 		facts = append(facts, link(u, "post-k8sio-image-promo passed"))
 	}
 	if len(facts) > 0 {
 		blocks = append(blocks, contextBlock(strings.Join(facts, " · ")))
 	}
 	return text, blocks
+}
+
+// promotionStep says what the image promotion waits for, from what cutbot recorded of it.
+func promotionStep(a *cutbot.Attempt) string {
+	o := a.Outputs
+	switch {
+	case o[cutbot.OutputPRClosed] == "yes":
+		return "the PR was closed without merging; point cutbot at the new one with /release promotion"
+	case o[cutbot.OutputJobRun] != "" && o[cutbot.OutputMergeSHA] != "" && o[cutbot.OutputJobRun] != o[cutbot.OutputJobFailed]:
+		return "post-k8sio-image-promo is running (its queue is shared with a daily job, so a long wait is normal)"
+	case o[cutbot.OutputJobFailed] != "" && o[cutbot.OutputMergeSHA] != "":
+		return "post-k8sio-image-promo failed; watching for a rerun"
+	case o[cutbot.OutputMergeSHA] != "":
+		return "merged; waiting for post-k8sio-image-promo"
+	case o[cutbot.OutputApproved] == "yes" && o[cutbot.OutputHeld] == "yes":
+		return "approved; on hold (/unhold to merge)"
+	case o[cutbot.OutputApproved] == "yes":
+		return "approved; waiting for the merge"
+	}
+	return "waiting for approval"
 }
 
 // Live is the handbook's announcement: ":kubernetes: Kubernetes v1.31.3 is live! (shoutout
@@ -528,6 +597,10 @@ func Reply(r handlers.Reply) (string, []slack.Block) {
 		}
 		return text, blocks
 	case handlers.RefusedReply:
+		if r.Button || r.Command == nil {
+			text := fmt.Sprintf(":no_entry_sign: Only release managers (%s) may press cutbot's buttons. Ask one of them to, or to add you to the group.", r.Who)
+			return text, []slack.Block{section(text)}
+		}
 		text := fmt.Sprintf(":no_entry_sign: Only release managers (%s) may run `/release %s`. Ask one of them to run it, or to add you to the group.", r.Who, r.Command.Name)
 		return text, []slack.Block{section(text)}
 	case handlers.HelpReply:
@@ -593,8 +666,11 @@ func status(r handlers.StatusReply) (string, []slack.Block) {
 	text := fmt.Sprintf("Active cuts (%d):", len(r.Cuts))
 	blocks := []slack.Block{section("*" + text + "*")}
 	for _, c := range r.Cuts {
-		blocks = append(blocks, section(fmt.Sprintf("%s *%s* · %s · opened by %s\n%s",
-			statusEmoji(c), cutLink(c), specLine(c), user(c.OpenedBy), capitalize(c.Standing()))))
+		line := fmt.Sprintf("%s *%s* · %s · opened by %s\n%s", statusEmoji(c), cutLink(c), specLine(c), user(c.OpenedBy), capitalize(c.Standing()))
+		if c.Attention != "" {
+			line += "\n:rotating_light: needs a person: " + escape(c.Attention)
+		}
+		blocks = append(blocks, section(line))
 	}
 	return text, blocks
 }

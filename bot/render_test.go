@@ -78,7 +78,7 @@ func fixtureCut(t *testing.T, version string, noMock bool) *cutbot.Cut {
 func apply(t *testing.T, c *cutbot.Cut, events ...cutbot.Event) *cutbot.Cut {
 	t.Helper()
 	for i, e := range events {
-		if err := c.Apply(e, t0.Add(time.Duration(i+1)*time.Minute)); err != nil {
+		if _, err := c.Apply(e, t0.Add(time.Duration(i+1)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -27,6 +27,9 @@ type messenger struct {
 	log     *slog.Logger
 	clock   cutbot.Clock
 	base    view // what every rendering shares
+
+	mu      sync.Mutex
+	teamURL string // e.g. https://kubernetes.slack.com/, from auth.test: permalinks are made from it
 }
 
 func (m *messenger) view() view {
@@ -36,6 +39,29 @@ func (m *messenger) view() view {
 }
 
 var _ cutbot.Messenger = (*messenger)(nil)
+
+// priority is how urgent a change of the cut's message key is: where the cut stands (its
+// parent, a stage's line when the stage starts or ends, a confirmation, "is live") before
+// what a running build is doing and notes.
+func priority(c *cutbot.Cut, key string) Priority {
+	switch {
+	case key == cutbot.MessageThread && !c.Messages[key].Posted():
+		return PriorityReply // the reply to /release cut links it
+	case key == cutbot.MessageThread || key == cutbot.MessageLive:
+		return PriorityProgress
+	case strings.HasPrefix(key, "stage:"), strings.HasPrefix(key, "confirm:"):
+		for i := range c.Stages {
+			s := &c.Stages[i]
+			for j := range s.Attempts {
+				if c.LineKey(s.Kind, j+1) == key && s.Attempts[j].Status == cutbot.StatusRunning && s.Kind.IsBuild() {
+					return PriorityDecoration // a build's steps
+				}
+			}
+		}
+		return PriorityProgress
+	}
+	return PriorityDecoration
+}
 
 func (m *messenger) Post(ctx context.Context, c *cutbot.Cut, key string) (cutbot.MessageRef, error) {
 	text, blocks, err := m.view().CutMessage(c, key)
@@ -48,46 +74,71 @@ func (m *messenger) Post(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 		}}),
 		slack.MsgOptionDisableLinkUnfurl(),
 	}
+	parentTS := ""
 	if key != cutbot.MessageThread {
 		parent := c.Messages[cutbot.MessageThread]
 		if !parent.Posted() {
 			return cutbot.MessageRef{}, fmt.Errorf("post %s of cut %s: its thread is not posted yet", key, c.ID)
 		}
+		parentTS = parent.TS
 		opts = append(opts, slack.MsgOptionTS(parent.TS))
 		if key == cutbot.MessageLive {
 			opts = append(opts, slack.MsgOptionBroadcast()) // in the thread and in the channel
 		}
 	}
-	channel, ts, err := m.poster.post(ctx, c.Channel, newContent(text, blocks), opts...)
+	channel, ts, err := m.poster.post(ctx, priority(c, key), c.Channel, newContent(text, blocks), opts...)
 	if err != nil {
 		return cutbot.MessageRef{}, fmt.Errorf("chat.postMessage: %w", err)
 	}
 	ref := cutbot.MessageRef{Channel: channel, TS: ts}
-	ref.Permalink = m.permalink(ctx, ref)
+	ref.Permalink = m.permalink(ctx, ref, parentTS)
 	return ref, nil
 }
 
-// permalink asks Slack for a message's link; a failure only costs the link.
-func (m *messenger) permalink(ctx context.Context, ref cutbot.MessageRef) string {
+// Show edits every posted message of the cut whose text its state changed; the poster skips
+// the others and sends the rest when Slack's budget allows, the most urgent first.
+func (m *messenger) Show(c *cutbot.Cut) {
+	v := m.view()
+	for key, ref := range c.Messages {
+		if !ref.Posted() || strings.HasPrefix(key, "audit:") { // a note says what happened then, for good
+			continue
+		}
+		text, blocks, err := v.CutMessage(c, key)
+		if err != nil {
+			m.log.Error("render message", "cut", c.ID, "message", key, "err", err)
+			continue
+		}
+		m.poster.update(msgRef{ref.Channel, ref.TS}, newContent(text, blocks), priority(c, key))
+	}
+}
+
+// setTeamURL keeps the workspace's URL that auth.test gave, to make permalinks from.
+func (m *messenger) setTeamURL(u string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.teamURL = u
+}
+
+// permalink is a message's link: made the way Slack makes them, from the workspace's URL,
+// without a call; asked of Slack (chat.getPermalink) only when the URL is not known. A
+// failure only costs the link.
+func (m *messenger) permalink(ctx context.Context, ref cutbot.MessageRef, threadTS string) string {
+	m.mu.Lock()
+	team := m.teamURL
+	m.mu.Unlock()
+	if team != "" {
+		link := strings.TrimSuffix(team, "/") + "/archives/" + ref.Channel + "/p" + strings.Replace(ref.TS, ".", "", 1)
+		if threadTS != "" {
+			link += "?thread_ts=" + threadTS + "&cid=" + ref.Channel
+		}
+		return link
+	}
 	link, err := m.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: ref.Channel, Ts: ref.TS})
 	if err != nil {
 		m.log.Warn("chat.getPermalink failed", "channel", ref.Channel, "ts", ref.TS, "err", err)
 		return ""
 	}
 	return link
-}
-
-func (m *messenger) Update(ctx context.Context, c *cutbot.Cut, key string) error {
-	ref := c.Messages[key]
-	if !ref.Posted() {
-		return fmt.Errorf("update %s of cut %s: not posted", key, c.ID)
-	}
-	text, blocks, err := m.view().CutMessage(c, key)
-	if err != nil {
-		return err
-	}
-	m.poster.update(msgRef{ref.Channel, ref.TS}, newContent(text, blocks))
-	return nil
 }
 
 // findInHistory looks through the channel's history since since, page by page, for the
@@ -123,7 +174,7 @@ func (m *messenger) Find(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 	if key == cutbot.MessageThread {
 		ref, found, err := m.findInHistory(ctx, channel, c.OpenedAt.Add(-time.Minute), match)
 		if found {
-			ref.Permalink = m.permalink(ctx, ref)
+			ref.Permalink = m.permalink(ctx, ref, "")
 		}
 		return ref, found, err
 	}
@@ -140,7 +191,7 @@ func (m *messenger) Find(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 		for _, msg := range msgs {
 			if match(msg) {
 				ref := cutbot.MessageRef{Channel: channel, TS: msg.Timestamp}
-				ref.Permalink = m.permalink(ctx, ref)
+				ref.Permalink = m.permalink(ctx, ref, parent.TS)
 				return ref, true, nil
 			}
 		}
@@ -158,10 +209,18 @@ type directory struct {
 	group    string   // usergroup id, e.g. S0123
 	managers []string // extra user ids
 	log      *slog.Logger
+	now      func() time.Time
 
-	mu     sync.Mutex
-	handle string // "@release-managers", looked up once
+	mu      sync.Mutex
+	handle  string // "@release-managers", looked up once
+	members []string
+	fetched time.Time
 }
+
+// membersFor is how long the usergroup's members are trusted: a patch day's dozens of
+// commands cost one usergroups.users.list a minute (Slack's Tier 2 allows 20), and someone
+// added to the group may act within a minute.
+const membersFor = time.Minute
 
 var _ cutbot.Directory = (*directory)(nil)
 
@@ -172,12 +231,19 @@ func (d *directory) IsReleaseManager(ctx context.Context, userID string) (bool, 
 	if d.group == "" {
 		return false, nil
 	}
-	// Asked every time: membership changes, and commands that change things are rare.
-	members, err := d.api.GetUserGroupMembersContext(ctx, d.group)
-	if err != nil {
-		return false, fmt.Errorf("usergroups.users.list %s: %w", d.group, err)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	age := d.now().Sub(d.fetched)
+	if d.fetched.IsZero() || age > membersFor || !slices.Contains(d.members, userID) && age > 5*time.Second {
+		// Asked again when the list is old, or before refusing someone (who may just have
+		// been added), at most every few seconds.
+		members, err := d.api.GetUserGroupMembersContext(withPriority(ctx, PriorityReply), d.group)
+		if err != nil {
+			return false, fmt.Errorf("usergroups.users.list %s: %w", d.group, err)
+		}
+		d.members, d.fetched = members, d.now()
 	}
-	return slices.Contains(members, userID), nil
+	return slices.Contains(d.members, userID), nil
 }
 
 func (d *directory) ReleaseManagers(ctx context.Context) string {

@@ -158,7 +158,8 @@ func TestStagesOnCloudBuild(t *testing.T) {
 	// Image promotion: cutbot starts watching for the PR; once promoted, the no-mock release
 	// builds from the no-mock stage's version.
 	mustContain(t, "kpromo note", fake.Transcript(channelID), "kpromo pr --fork=<your GitHub user> --tag=\"v1.31.3\"")
-	mustContain(t, "parent while promoting", fake.Text(parent(t, fake)), "Image Promotion: waiting for the promotion PR")
+	mustContain(t, "parent while promoting", fake.Text(parent(t, fake)), "Image Promotion under way (attempt 1)")
+	mustContain(t, "promotion line before the PR", fake.Transcript(channelID), ":hourglass_flowing_sand: Image promotion of v1.31.3: run")
 	pr := bl.gh.AddPR("kubernetes/k8s.io", "releng: Image promotion for kubernetes v1.31.3", "kubernetes-v1.31.3-image-promotion", "alice", "do-not-merge/hold")
 	bl.poll(t)
 	bl.gh.SetLabels("kubernetes/k8s.io", pr, "approved", "lgtm")
@@ -287,6 +288,7 @@ func TestRestartBetweenSubmittingAndBuildID(t *testing.T) {
 	first.store.UpdateCut(context.Background(), c.ID, func(c *cutbot.Cut) error {
 		a := c.Stage(cutbot.MockStage).Current()
 		a.Status, a.BuildID, a.LogURL = cutbot.StatusSubmitting, "", "" // as if CreateBuild returned and cutbot died
+		c.Journal = append(c.Journal, cutbot.SubmitBuild{Stage: cutbot.MockStage, Attempt: 1})
 		return nil
 	})
 	first.stop()
@@ -311,6 +313,11 @@ func TestRestartBetweenSubmittingAndBuildID(t *testing.T) {
 	if bl.created() != before {
 		t.Fatalf("a failed CreateBuild created a build")
 	}
+	bl.poll(t) // too early: Cloud Build gets a moment
+	if bl.created() != before {
+		t.Fatalf("cutbot tried CreateBuild again at once")
+	}
+	bl.clock.Add(16 * time.Second)
 	bl.poll(t)
 	bl.poll(t)
 	if bl.created() != before+1 {

@@ -118,14 +118,24 @@ func (inv Invocation) ReadOnly() bool {
 	return inv.Command.Access == Anyone || inv.Has("dry-run") || (inv.Command.ReadOnlyIf != nil && inv.Command.ReadOnlyIf(inv))
 }
 
-// Key is what invocations that must not interleave share: the version they act on. Commands
-// about one version run one after another, in the order they arrived.
+// Key is the lane the invocation runs on: the version of the cut it acts on, or the branch
+// whose freeze it acts on. Everything about one cut (or one branch's freeze) runs on its
+// lane, one at a time, in the order it arrived; "" runs at once.
 func (inv Invocation) Key() string {
-	if inv.Command == nil || len(inv.Command.Args) == 0 || inv.Command.Args[0].Name != "VERSION" {
+	if inv.Command == nil || len(inv.Command.Args) == 0 || inv.Arg(0) == "" {
 		return ""
 	}
-	return inv.Arg(0)
+	switch inv.Command.Args[0].Name {
+	case "VERSION":
+		return inv.Arg(0)
+	case "BRANCH":
+		return freezeLane(inv.Arg(0))
+	}
+	return ""
 }
+
+// freezeLane is the lane of a branch's cherry-pick freezes.
+func freezeLane(branch string) string { return "freeze:" + branch }
 
 // Commands is the command table, in the order help lists it.
 var Commands []*Command

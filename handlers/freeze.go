@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -188,9 +187,10 @@ func (h *Handlers) activeCutOfBranch(ctx context.Context, branch string) (*cutbo
 	return nil, nil
 }
 
-// sideEffect does one side effect on one PR exactly once: the intent is stored first; a
-// pending intent (a crash in between) is resolved with check before doing it again. It
-// returns the freeze as stored after the step, or, on an error, as last known.
+// sideEffect does one side effect on one PR exactly once, as every effect is done (once): the
+// intent is stored on the freeze first; a pending intent (a crash in between, a failed try)
+// is resolved with check before it is done again. It returns the freeze as stored after the
+// step, or, on an error, as last known.
 func (h *Handlers) sideEffect(ctx context.Context, f *cutbot.Freeze, n int, pick func(*cutbot.FreezePR) *cutbot.SideEffect, check func() (bool, error), do func() error) (*cutbot.Freeze, error) {
 	update := func(fn func(*cutbot.SideEffect)) error {
 		g, err := h.freezes.UpdateFreeze(ctx, f.ID, func(g *cutbot.Freeze) error {
@@ -202,28 +202,26 @@ func (h *Handlers) sideEffect(ctx context.Context, f *cutbot.Freeze, n int, pick
 		}
 		return err
 	}
-	done := func(s *cutbot.SideEffect) { s.Done = h.clock.Now() }
 	step := pick(f.PR(n))
-	switch {
-	case !step.Done.IsZero():
+	if !step.Done.IsZero() {
 		return f, nil
-	case step.Pending():
-		happened, err := check()
-		if err != nil {
-			return f, err
-		}
-		if happened {
-			return f, update(done)
-		}
-	default:
+	}
+	uncertain := step.Pending()
+	if !uncertain {
 		if err := update(func(s *cutbot.SideEffect) { s.Intent = true }); err != nil {
 			return f, err
 		}
 	}
-	if err := do(); err != nil {
+	_, err := once(ctx, uncertain,
+		func(context.Context) (struct{}, bool, error) {
+			happened, err := check()
+			return struct{}{}, happened, err
+		},
+		func(context.Context) (struct{}, error) { return struct{}{}, do() })
+	if err != nil {
 		return f, err
 	}
-	return f, update(done)
+	return f, update(func(s *cutbot.SideEffect) { s.Done = h.clock.Now() })
 }
 
 // commentOnce posts body, with the freeze's hidden marker of this kind, on PR n once: a
@@ -231,21 +229,8 @@ func (h *Handlers) sideEffect(ctx context.Context, f *cutbot.Freeze, n int, pick
 func (h *Handlers) commentOnce(ctx context.Context, f *cutbot.Freeze, n int, kind, body string, pick func(*cutbot.FreezePR) *cutbot.SideEffect) (*cutbot.Freeze, error) {
 	marker := cutbot.FreezeMarker(f.ID, kind)
 	return h.sideEffect(ctx, f, n, pick,
-		func() (bool, error) { return h.hasComment(ctx, n, marker) },
+		func() (bool, error) { return h.hasComment(ctx, h.cpRepo, n, marker) },
 		func() error { return h.gh.api.Comment(ctx, h.cpRepo, n, body+"\n\n"+marker) })
-}
-
-func (h *Handlers) hasComment(ctx context.Context, n int, marker string) (bool, error) {
-	comments, err := h.gh.api.Comments(ctx, h.cpRepo, n)
-	if err != nil {
-		return false, err
-	}
-	for _, c := range comments {
-		if strings.Contains(c, marker) {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // runFreeze removes the label from each PR that is not ready and comments once on it. Each
@@ -330,15 +315,11 @@ func (h *Handlers) stopped(f *cutbot.Freeze, err error) error {
 		verb, f.Branch, cutbot.ErrorMessage(err), verb, f.Branch), err)
 }
 
-// driveFreeze runs a freeze or a thaw on from where it stands. One run at a time per freeze:
-// the poller's retry and a command never act on the same PRs side by side.
+// driveFreeze runs a freeze or a thaw on from where it stands. It runs on the branch's
+// freeze lane, so the poller's retry and a command never act on the same PRs side by side.
 func (h *Handlers) driveFreeze(ctx context.Context, f *cutbot.Freeze) (Reply, error) {
 	key := "freeze:" + f.ID
-	if !h.submitting.claim(key) {
-		return nil, cutbot.Errorf(cutbot.ECONFLICT, "the freeze of %s is being worked on right now (cutbot is going on with it); run the command again in a moment to see where it stands", f.Branch)
-	}
-	defer h.submitting.release(key)
-	// Read it again under the claim: another run may have moved it on.
+	// Read it again on the lane: an earlier job may have moved it on.
 	f, err := h.freezes.Freeze(ctx, f.ID)
 	if err != nil {
 		return nil, err
@@ -361,19 +342,30 @@ func (h *Handlers) driveFreeze(ctx context.Context, f *cutbot.Freeze) (Reply, er
 	return r, nil
 }
 
-// noteOnCut posts a line about the branch in its active cut's thread.
+// noteOnCut posts a line about the branch in the thread of its active cut: a job handed to
+// the cut's lane, which alone changes the cut.
 func (h *Handlers) noteOnCut(ctx context.Context, cutID, by, action, detail string) {
 	if cutID == "" {
 		return
 	}
-	c, err := h.applyWithNote(ctx, cutID, cutbot.Noted{By: by, Action: action, Detail: detail})
+	c, err := h.store.Cut(ctx, cutID)
 	if err != nil {
 		h.log.Error("note on cut", "cut", cutID, "err", err)
 		return
 	}
-	if err := h.finishMessages(ctx, c, true); err != nil {
-		h.log.Error("note on cut", "cut", cutID, "err", err)
-	}
+	h.lanes.goAsync(c.Version().String(), "", func() {
+		ctx, cancel := h.jobContext()
+		defer cancel()
+		c, err := h.store.Cut(ctx, cutID)
+		if err == nil {
+			c, err = h.change(ctx, c, cutbot.Noted{By: by, Action: action, Detail: detail})
+		}
+		if err != nil {
+			h.log.Error("note on cut", "cut", cutID, "err", err)
+			return
+		}
+		h.settle(ctx, c)
+	})
 }
 
 // thaw puts the label back on exactly the PRs the freeze took it from that are still open,
@@ -449,29 +441,37 @@ func (h *Handlers) runThaw(ctx context.Context, f *cutbot.Freeze) (Reply, error)
 	return FreezeReply{Freeze: f}, nil
 }
 
-// remindThaw reminds the thread of a finished cut that its branch is still frozen.
-func (h *Handlers) remindThaw(ctx context.Context, c *cutbot.Cut) {
+// remindThaw reminds the thread of a finished cut that its branch is still frozen. It runs
+// on the cut's lane.
+func (h *Handlers) remindThaw(ctx context.Context, c *cutbot.Cut) *cutbot.Cut {
 	if h.freezes == nil {
-		return
+		return c
 	}
 	f, err := h.activeFreeze(ctx, c.Spec.Branch)
 	if err != nil || f == nil || f.State != cutbot.FreezeFrozen {
-		return
+		return c
 	}
-	h.noteOnCut(ctx, c.ID, "", "freeze.reminder", fmt.Sprintf("%s is out and %s is still frozen: `/release thaw %s` puts %s back on %s", c.Version(), f.Branch, f.Branch, f.Label, cutbot.PRs(len(f.Lost()))))
+	detail := fmt.Sprintf("%s is out and %s is still frozen: `/release thaw %s` puts %s back on %s", c.Version(), f.Branch, f.Branch, f.Label, cutbot.PRs(len(f.Lost())))
+	next, err := h.change(ctx, c, cutbot.Noted{Action: "freeze.reminder", Detail: detail})
+	if err != nil {
+		h.log.Error("remind to thaw", "cut", c.ID, "err", err)
+	}
+	return next
 }
 
-// resumeFreezes goes on with the freezes and thaws that stopped halfway: a crash, or GitHub
-// failing. At start every one is tried; from the poller, those whose backoff has passed.
-func (h *Handlers) resumeFreezes(ctx context.Context, polling bool) error {
+// resumeFreezes hands the freezes and thaws that stopped halfway (a crash, GitHub failing)
+// to their branch's lane: at start every one, from the poller those whose backoff passed.
+func (h *Handlers) resumeFreezes(polling bool) {
 	if h.freezes == nil || h.gh.api == nil {
-		return nil
+		return
 	}
+	ctx, cancel := h.jobContext()
+	defer cancel()
 	all, err := h.freezes.ActiveFreezes(ctx)
 	if err != nil {
-		return err
+		h.log.Error("list freezes", "err", err)
+		return
 	}
-	var errs []error
 	for _, f := range all {
 		if f.State != cutbot.FreezeFreezing && f.State != cutbot.FreezeThawing {
 			continue
@@ -479,10 +479,13 @@ func (h *Handlers) resumeFreezes(ctx context.Context, polling bool) error {
 		if polling && h.backoff.wait("freeze:"+f.ID, h.clock.Now()) {
 			continue
 		}
-		h.log.Info("going on with a freeze that stopped halfway", "freeze", f.ID, "branch", f.Branch, "state", f.State)
-		if _, err := h.driveFreeze(ctx, f); err != nil && cutbot.ErrorCode(err) != cutbot.ECONFLICT {
-			errs = append(errs, err)
-		}
+		h.lanes.goAsync(freezeLane(f.Branch), "resume:"+f.ID, func() {
+			ctx, cancel := h.jobContext()
+			defer cancel()
+			h.log.Info("going on with a freeze that stopped halfway", "freeze", f.ID, "branch", f.Branch, "state", f.State)
+			if _, err := h.driveFreeze(ctx, f); err != nil {
+				h.log.Warn("freeze", "freeze", f.ID, "err", err)
+			}
+		})
 	}
-	return errors.Join(errs...)
 }

@@ -77,48 +77,29 @@ func (h *Handlers) issueTemplate(ctx context.Context) (IssueTemplate, error) {
 	return t, nil
 }
 
-// ensureIssue gives the cut its GitHub issue: the existing one a release manager named, or a
-// new one from the template. The intent is stored before the issue is opened; an intent left
-// by a crash is resolved by finding the issue by its marker before opening another.
-func (h *Handlers) ensureIssue(ctx context.Context, c *cutbot.Cut, existing int, by string) (*cutbot.Cut, error) {
+// openIssue carries out an OpenIssue: the cut's issue, from the cut-release template. An
+// uncertain one is first looked for by the hidden marker every issue cutbot opens carries.
+func (h *Handlers) openIssue(ctx context.Context, c *cutbot.Cut, e cutbot.OpenIssue, uncertain bool) ([]cutbot.Event, error) {
 	g := &h.gh
-	if g.api == nil || (c.Issue != nil && c.Issue.Known()) {
-		return c, nil
-	}
-	if existing > 0 {
-		is, err := g.api.Issue(ctx, g.issueRepo, existing)
-		if err != nil {
-			return c, err
-		}
-		c, err = h.apply(ctx, c.ID, cutbot.IssueLinked{Ref: cutbot.IssueRef{Repo: g.issueRepo, Number: is.Number, URL: is.URL}, By: by})
-		if err != nil {
-			return c, err
-		}
-		h.syncIssue(ctx, c)
-		return c, nil
+	if g.api == nil {
+		return nil, cutbot.Errorf(cutbot.EINVALID, "GitHub is not configured")
 	}
 	tmpl, err := h.issueTemplate(ctx)
 	if err != nil {
-		return c, err
+		return nil, err
 	}
-	if c.Issue != nil { // an intent from an earlier try: the issue may exist
-		is, found, err := g.api.FindIssue(ctx, g.issueRepo, cutbot.IssueMarker(c.ID), c.OpenedAt.Add(-time.Hour))
-		if err != nil {
-			return c, err
-		}
-		if found {
-			h.log.Info("reconciled an issue opened before a restart", "cut", c.ID, "issue", is.Number)
-			return h.apply(ctx, c.ID, cutbot.IssueLinked{Ref: cutbot.IssueRef{Repo: g.issueRepo, Number: is.Number, URL: is.URL, Created: true}})
-		}
-	} else if c, err = h.apply(ctx, c.ID, cutbot.IssueIntent{Repo: g.issueRepo}); err != nil {
-		return c, err
-	}
-	is, err := g.api.CreateIssue(ctx, g.issueRepo, IssueTitle(c.Version()), NewIssueBody(tmpl, c), tmpl.Labels)
+	is, err := once(ctx, uncertain,
+		func(ctx context.Context) (cutbot.Issue, bool, error) {
+			return g.api.FindIssue(ctx, e.Repo, cutbot.IssueMarker(c.ID), c.OpenedAt.Add(-time.Hour))
+		},
+		func(ctx context.Context) (cutbot.Issue, error) {
+			return g.api.CreateIssue(ctx, e.Repo, IssueTitle(c.Version()), NewIssueBody(tmpl, c), tmpl.Labels)
+		})
 	if err != nil {
-		return c, err
+		return nil, err
 	}
-	h.log.Info("cut issue opened", "cut", c.ID, "issue", is.URL)
-	return h.apply(ctx, c.ID, cutbot.IssueLinked{Ref: cutbot.IssueRef{Repo: g.issueRepo, Number: is.Number, URL: is.URL, Created: true}})
+	h.log.Info("cut issue opened", "cut", c.ID, "issue", is.URL, "looked_up", uncertain)
+	return []cutbot.Event{cutbot.IssueLinked{Ref: cutbot.IssueRef{Repo: e.Repo, Number: is.Number, URL: is.URL, Created: true}}}, nil
 }
 
 // syncIssue brings cutbot's parts of the cut's issue up to date: one read and at most one
@@ -225,47 +206,11 @@ func (h *Handlers) checkGates(ctx context.Context, c *cutbot.Cut, by string) (*c
 		}
 		gates.Checks = append(gates.Checks, ch)
 	}
-	c, err := h.applyWithNote(ctx, c.ID, cutbot.GatesChecked{Gates: gates})
+	c, err := h.change(ctx, c, cutbot.GatesChecked{Gates: gates})
 	if err != nil {
 		return c, err
 	}
 	h.log.Info("gates checked", "cut", c.ID, "ok", c.Gates.OK(), "detail", c.Audit[len(c.Audit)-1].Detail)
-	if err := h.finishMessages(ctx, c, true); err != nil {
-		h.log.Error("post gates", "cut", c.ID, "err", err)
-	}
-	h.syncIssue(ctx, c)
-	return c, nil
-}
-
-// startWatch starts a stage cutbot watches rather than builds (image promotion, the
-// announcement), as cutbot itself or for a release manager.
-func (h *Handlers) startWatch(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, by, force string) (*cutbot.Cut, error) {
-	c, err := h.store.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
-		now := h.clock.Now()
-		if err := c.Apply(cutbot.StartStage{Stage: k, By: by, Force: force}, now); err != nil {
-			return err
-		}
-		step := "waiting for the GitHub release " + c.Version().String()
-		if k == cutbot.ImagePromotion {
-			step = "waiting for the promotion PR"
-		}
-		if err := c.Apply(cutbot.StageNoted{Stage: k, Attempt: c.Stage(k).Current().N, Step: step}, now); err != nil {
-			return err
-		}
-		if k == cutbot.ImagePromotion {
-			// The note that says which kpromo command to run.
-			return c.Apply(cutbot.MessageIntent{Key: cutbot.AuditMessageKey(len(c.Audit)), Channel: c.Channel}, now)
-		}
-		return nil
-	})
-	if err != nil {
-		return c, err
-	}
-	h.log.Info("watching", "cut", c.ID, "stage", k, "user", by)
-	if err := h.finishMessages(ctx, c, true); err != nil {
-		h.log.Error("post", "cut", c.ID, "err", err)
-	}
-	h.refreshAll(ctx, c)
 	return c, nil
 }
 
@@ -288,16 +233,23 @@ func (h *Handlers) promotion(x *execution) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	var events []cutbot.Event
 	s := c.Stage(cutbot.ImagePromotion)
 	if !s.Status().InFlight() {
-		if c, err = h.startWatch(ctx, c, cutbot.ImagePromotion, x.req.UserID, x.inv.Flags["force"]); err != nil {
-			return nil, err
-		}
+		events = append(events, cutbot.StartStage{Stage: cutbot.ImagePromotion, By: x.req.UserID, Force: x.inv.Flags["force"]})
+		s = nil
 	}
-	c, err = h.foundPR(ctx, c, pr, x.req.UserID)
-	if err != nil {
+	attempt := 1
+	if s != nil {
+		attempt = s.Current().N
+	} else if cur := c.Stage(cutbot.ImagePromotion).Current(); cur != nil {
+		attempt = cur.N + 1
+	}
+	events = append(events, cutbot.PromotionPRFound{Attempt: attempt, Ref: pr.Ref(), URL: pr.URL, Title: pr.Title, By: x.req.UserID})
+	if c, err = h.change(ctx, c, events...); err != nil {
 		return nil, err
 	}
+	h.log.Info("promotion PR named", "cut", c.ID, "pr", pr.URL, "by", x.req.UserID)
 	return CutReply{Cut: c, Brief: true, Headline: fmt.Sprintf("Following %s for the image promotion.", pr.Ref())}, nil
 }
 
@@ -330,57 +282,34 @@ func (h *Handlers) findPR(ctx context.Context, c *cutbot.Cut) (cutbot.PullReques
 	return cutbot.PullRequest{}, false, nil
 }
 
-// foundPR records the promotion PR, posts it in the thread for the release managers, and
-// comments on it with the cut's build links (once, even across restarts).
-func (h *Handlers) foundPR(ctx context.Context, c *cutbot.Cut, pr cutbot.PullRequest, by string) (*cutbot.Cut, error) {
-	a := c.Stage(cutbot.ImagePromotion).Current()
-	c, err := h.store.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
-		now := h.clock.Now()
-		if err := c.Apply(cutbot.PromotionPRFound{Attempt: a.N, Ref: pr.Ref(), URL: pr.URL, Title: pr.Title, By: by}, now); err != nil {
-			return err
-		}
-		if _, ok := c.Messages[cutbot.StageMessageKey(cutbot.ImagePromotion, a.N)]; ok {
-			return nil
-		}
-		return c.Apply(cutbot.MessageIntent{Key: cutbot.StageMessageKey(cutbot.ImagePromotion, a.N), Channel: c.Channel}, now)
-	})
-	if err != nil {
-		return c, err
-	}
-	h.log.Info("promotion PR found", "cut", c.ID, "pr", pr.URL, "by", by)
-	if c, err = h.ensurePosted(ctx, c, cutbot.StageMessageKey(cutbot.ImagePromotion, a.N), true); err != nil {
-		h.log.Error("post promotion PR", "cut", c.ID, "err", err)
-	}
-	h.refreshAll(ctx, c)
-	return h.commentBuilds(ctx, c, pr)
-}
-
 func promotionMarker(cutID string) string { return "<!-- cutbot:promotion " + cutID + " -->" }
 
-// commentBuilds comments on the promotion PR with the cut's build links, as the promo-tools
-// docs ask. The intent is stored first; after a crash the PR's comments are searched for the
-// marker before commenting again.
-func (h *Handlers) commentBuilds(ctx context.Context, c *cutbot.Cut, pr cutbot.PullRequest) (*cutbot.Cut, error) {
-	a := c.Stage(cutbot.ImagePromotion).Current()
-	switch a.Outputs["pr_comment"] {
-	case pr.Ref():
-		return c, nil
-	case "posting:" + pr.Ref():
-		comments, err := h.gh.api.Comments(ctx, pr.Repo, pr.Number)
-		if err != nil {
-			return c, err
-		}
-		for _, body := range comments {
-			if strings.Contains(body, promotionMarker(c.ID)) {
-				return h.apply(ctx, c.ID, cutbot.StageNoted{Stage: cutbot.ImagePromotion, Attempt: a.N, Key: "pr_comment", Value: pr.Ref()})
-			}
-		}
-	default:
-		var err error
-		if c, err = h.apply(ctx, c.ID, cutbot.StageNoted{Stage: cutbot.ImagePromotion, Attempt: a.N, Key: "pr_comment", Value: "posting:" + pr.Ref()}); err != nil {
-			return c, err
-		}
+// commentBuilds carries out a CommentBuilds: the cut's build links on its promotion PR, as
+// the promo-tools docs ask. An uncertain one is first looked for among the PR's comments by
+// its hidden marker.
+func (h *Handlers) commentBuilds(ctx context.Context, c *cutbot.Cut, e cutbot.CommentBuilds, uncertain bool) ([]cutbot.Event, error) {
+	repo, num, _ := strings.Cut(e.PR, "#")
+	n, perr := strconv.Atoi(num)
+	if perr != nil {
+		return nil, cutbot.Errorf(cutbot.EINVALID, "bad PR reference %q", e.PR)
 	}
+	marker := promotionMarker(c.ID)
+	_, err := once(ctx, uncertain,
+		func(ctx context.Context) (struct{}, bool, error) {
+			found, err := h.hasComment(ctx, repo, n, marker)
+			return struct{}{}, found, err
+		},
+		func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, h.gh.api.Comment(ctx, repo, n, buildLinks(c, marker))
+		})
+	if err != nil {
+		return nil, err
+	}
+	return []cutbot.Event{cutbot.PromotionCommented{Attempt: e.Attempt, PR: e.PR}}, nil
+}
+
+// buildLinks is the comment on a promotion PR: the cut's builds, for the reviewers.
+func buildLinks(c *cutbot.Cut, marker string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Builds of the %s release cut, for the reviewers:\n\n", c.Version())
 	for _, k := range []cutbot.StageKind{cutbot.MockStage, cutbot.MockRelease, cutbot.NoMockStage} {
@@ -399,93 +328,78 @@ func (h *Handlers) commentBuilds(ctx context.Context, c *cutbot.Cut, pr cutbot.P
 	if c.Issue != nil && c.Issue.Known() {
 		fmt.Fprintf(&b, "Cut issue: %s\n", c.Issue.URL)
 	}
-	b.WriteString("\n" + promotionMarker(c.ID) + "\n")
-	if err := h.gh.api.Comment(ctx, pr.Repo, pr.Number, b.String()); err != nil {
-		return c, err
+	b.WriteString("\n" + marker + "\n")
+	return b.String()
+}
+
+// hasComment reports whether a comment on repo#n holds marker.
+func (h *Handlers) hasComment(ctx context.Context, repo string, n int, marker string) (bool, error) {
+	comments, err := h.gh.api.Comments(ctx, repo, n)
+	if err != nil {
+		return false, err
 	}
-	return h.apply(ctx, c.ID, cutbot.StageNoted{Stage: cutbot.ImagePromotion, Attempt: a.N, Key: "pr_comment", Value: pr.Ref(),
-		Fact: fmt.Sprintf("commented on %s with the build links", pr.Ref())})
+	for _, body := range comments {
+		if strings.Contains(body, marker) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // followPromotion moves the image promotion along: find the PR, note its approval, remind
 // the release managers when it waits, and once merged follow the promotion job on the merge
-// commit or a later one, until it passes.
-func (h *Handlers) followPromotion(ctx context.Context, c *cutbot.Cut, a cutbot.Attempt) error {
+// commit or a later one, until it passes. Each fact is a typed event on the cut.
+func (h *Handlers) followPromotion(ctx context.Context, c *cutbot.Cut, a cutbot.Attempt) (*cutbot.Cut, error) {
 	g := &h.gh
 	if a.BuildID == "" {
 		pr, found, err := h.findPR(ctx, c)
 		if err != nil || !found {
-			return err
+			return c, err
 		}
-		_, err = h.foundPR(ctx, c, pr, "")
-		return err
-	}
-	if a.Outputs["pr_comment"] != strings.TrimPrefix(a.BuildID, "") && a.Outputs["pr_comment"] != a.BuildID {
-		// A comment interrupted by a crash: finish it.
-		if pr, err := h.prOf(ctx, a.BuildID); err == nil {
-			if c, err = h.commentBuilds(ctx, c, pr); err != nil {
-				return err
-			}
-		}
+		h.log.Info("promotion PR found", "cut", c.ID, "pr", pr.URL)
+		return h.change(ctx, c, cutbot.PromotionPRFound{Attempt: a.N, Ref: pr.Ref(), URL: pr.URL, Title: pr.Title})
 	}
 	pr, err := h.prOf(ctx, a.BuildID)
 	if err != nil {
-		return err
+		return c, err
 	}
-	now := h.clock.Now()
-	note := func(key, value, fact, step string) error {
-		if (key == "" || a.Outputs[key] == value) && (step == "" || a.Step == step) {
-			return nil
+	record := func(e cutbot.Event) error {
+		next, err := h.change(ctx, c, e)
+		if cutbot.ErrorCode(err) == cutbot.ECONFLICT {
+			return nil // already recorded
 		}
-		var err error
-		c, err = h.record(ctx, c, cutbot.ImagePromotion, a.N, cutbot.StageNoted{Stage: cutbot.ImagePromotion, Attempt: a.N, Key: key, Value: value, Fact: fact, Step: step})
-		if err == nil {
-			a = *c.Stage(cutbot.ImagePromotion).Current()
-		}
+		c = next
 		return err
 	}
 	if !pr.Merged {
 		switch {
 		case pr.State == "closed":
-			return note("", "", "", "the PR was closed without merging; point cutbot at the new one with /release promotion")
+			return c, record(cutbot.PromotionPRClosed{Attempt: a.N})
 		case pr.Approved:
-			step := "approved; waiting for the merge"
-			if pr.Held {
-				step = "approved; on hold (/unhold to merge)"
-			}
-			if a.Outputs["approved"] == "" {
-				return note("approved", "yes", pr.Ref()+" approved", step)
-			}
-			return note("", "", "", step)
+			return c, record(cutbot.PromotionApproved{Attempt: a.N, Held: pr.Held})
 		}
-		if found := promotionFoundAt(c, a.N); !found.IsZero() && now.Sub(found) > g.remindAfter {
-			h.warn(ctx, c, cutbot.ImagePromotion, a, "unapproved", fmt.Sprintf("PR %s has waited %s for approval", pr.URL, roundDuration(now.Sub(found))))
+		if found := promotionFoundAt(c, a.N); !found.IsZero() && h.clock.Now().Sub(found) > g.remindAfter {
+			c = h.warn(ctx, c, cutbot.ImagePromotion, a, "unapproved", fmt.Sprintf("PR %s has waited %s for approval", pr.URL, roundDuration(h.clock.Now().Sub(found))))
 		}
-		return note("", "", "", "waiting for approval")
+		return c, nil
 	}
-	if a.Outputs["merge_sha"] == "" {
-		if err := note("merge_sha", pr.MergeSHA, fmt.Sprintf("%s merged at %s", pr.Ref(), pr.MergeSHA), "merged; waiting for "+g.promotionJob); err != nil {
-			return err
+	if a.Outputs[cutbot.OutputMergeSHA] == "" {
+		if err := record(cutbot.PromotionMerged{Attempt: a.N, SHA: pr.MergeSHA}); err != nil {
+			return c, err
 		}
 	}
 	state, url, found, err := h.promotionJob(ctx, pr.MergeSHA)
 	if err != nil || !found {
-		return err
+		return c, err
 	}
 	switch state {
 	case "success":
-		if err := note("job_url", url, fmt.Sprintf("%s passed on %s or later: %s", g.promotionJob, short(pr.MergeSHA), url), ""); err != nil {
-			return err
-		}
-		_, err := h.record(ctx, c, cutbot.ImagePromotion, a.N, cutbot.StageSucceeded{Stage: cutbot.ImagePromotion, Attempt: a.N})
 		h.log.Info("image promotion done", "cut", c.ID, "job", url)
-		return err
+		return c, record(cutbot.PromotionJobPassed{Attempt: a.N, Job: g.promotionJob, URL: url})
 	case "failure":
-		h.warn(ctx, c, cutbot.ImagePromotion, a, "job-failed:"+url, fmt.Sprintf("%s failed: %s; cutbot keeps watching for a rerun", g.promotionJob, url))
-		return note("", "", "", g.promotionJob+" failed; watching for a rerun")
-	default:
-		return note("", "", "", g.promotionJob+" is running (its queue is shared with a daily job, so a long wait is normal)")
+		return c, record(cutbot.PromotionJobFailed{Attempt: a.N, Job: g.promotionJob, URL: url})
 	}
+	return c, record(cutbot.PromotionJobRunning{Attempt: a.N, URL: url})
 }
 
 func short(sha string) string {
@@ -562,32 +476,19 @@ func (h *Handlers) promotionJob(ctx context.Context, mergeSHA string) (state, ur
 	return "", "", false, nil
 }
 
-// followAnnouncement posts "is live" once the GitHub release of the tag exists, and ends the
-// cut.
-func (h *Handlers) followAnnouncement(ctx context.Context, c *cutbot.Cut, a cutbot.Attempt) error {
+// followAnnouncement records the GitHub release of the tag once it exists: the cut is done,
+// and "is live" is posted.
+func (h *Handlers) followAnnouncement(ctx context.Context, c *cutbot.Cut, a cutbot.Attempt) (*cutbot.Cut, error) {
 	g := &h.gh
-	tag := c.Version().String()
-	url, found, err := g.api.Release(ctx, g.releaseRepo, tag)
-	if err != nil {
-		return err
+	url, found, err := g.api.Release(ctx, g.releaseRepo, c.Version().String())
+	if err != nil || !found {
+		return c, err
 	}
-	if !found {
-		return nil
+	if c, err = h.change(ctx, c, cutbot.ReleasePublished{Attempt: a.N, URL: url}); err != nil {
+		return c, err
 	}
-	if a.Outputs["release_url"] == "" {
-		if c, err = h.apply(ctx, c.ID, cutbot.StageNoted{Stage: cutbot.Announcement, Attempt: a.N, Key: "release_url", Value: url, Fact: "the GitHub release " + tag + " exists: " + url}); err != nil {
-			return err
-		}
-	}
-	if c, err = h.ensurePosted(ctx, c, cutbot.MessageLive, false); err != nil {
-		return err
-	}
-	c, err = h.record(ctx, c, cutbot.Announcement, a.N, cutbot.StageSucceeded{Stage: cutbot.Announcement, Attempt: a.N})
-	if err == nil {
-		h.log.Info("release is live", "cut", c.ID, "release", url)
-		h.remindThaw(ctx, c)
-	}
-	return err
+	h.log.Info("release is live", "cut", c.ID, "release", url)
+	return h.remindThaw(ctx, c), nil
 }
 
 // announce records the link of the release announcement and shows it.
@@ -600,32 +501,36 @@ func (h *Handlers) announce(x *execution) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c, err = h.apply(x.ctx, c.ID, cutbot.AnnouncementLinked{URL: x.inv.Arg(1), By: x.req.UserID}); err != nil {
+	if c, err = h.change(x.ctx, c, cutbot.AnnouncementLinked{URL: x.inv.Arg(1), By: x.req.UserID}); err != nil {
 		return nil, err
 	}
-	h.refreshAll(x.ctx, c)
 	return CutReply{Cut: c, Brief: true, Headline: "Recorded the announcement link."}, nil
 }
 
-// pollGitHub follows the watched stages of every active cut, at most every GitHubEvery per
-// cut, and keeps each cut's issue in step.
-func (h *Handlers) pollGitHub(ctx context.Context, c *cutbot.Cut) error {
+// due moves the cut's next GitHub read to at.
+func (g *ghDeps) due(cutID string, at time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.lastRead[cutID] = at
+}
+
+// pollGitHub follows the watched stages of the cut, at most every GitHubEvery, each with its
+// own backoff. It runs on the cut's lane.
+func (h *Handlers) pollGitHub(ctx context.Context, c *cutbot.Cut) (*cutbot.Cut, error) {
 	g := &h.gh
 	if g.api == nil {
-		return nil
+		return c, nil
 	}
 	now := h.clock.Now()
 	g.mu.Lock()
-	last := g.lastRead[c.ID]
-	due := g.every <= 0 || now.Sub(last) >= g.every
+	due := g.every <= 0 || now.Sub(g.lastRead[c.ID]) >= g.every
 	if due {
 		g.lastRead[c.ID] = now
 	}
 	g.mu.Unlock()
 	if !due {
-		return nil
+		return c, nil
 	}
-	h.syncIssue(ctx, c)
 	var errs []error
 	for _, k := range []cutbot.StageKind{cutbot.ImagePromotion, cutbot.Announcement} {
 		s := c.Stage(k)
@@ -633,20 +538,15 @@ func (h *Handlers) pollGitHub(ctx context.Context, c *cutbot.Cut) error {
 			continue
 		}
 		key := string(k) + ":" + c.ID
-		if !h.submitting.claim(key) {
-			continue
-		}
 		if h.backoff.wait(key, now) {
-			h.submitting.release(key)
 			continue
 		}
 		var err error
 		if k == cutbot.ImagePromotion {
-			err = h.followPromotion(ctx, c, *s.Current())
+			c, err = h.followPromotion(ctx, c, *s.Current())
 		} else {
-			err = h.followAnnouncement(ctx, c, *s.Current())
+			c, err = h.followAnnouncement(ctx, c, *s.Current())
 		}
-		h.submitting.release(key)
 		if err != nil {
 			d := h.backoff.fail(key, now)
 			errs = append(errs, fmt.Errorf("follow %s of cut %s: %w (next try in %s)", k, c.ID, err, d))
@@ -654,5 +554,5 @@ func (h *Handlers) pollGitHub(ctx context.Context, c *cutbot.Cut) error {
 		}
 		h.backoff.ok(key)
 	}
-	return errors.Join(errs...)
+	return c, errors.Join(errs...)
 }

@@ -34,6 +34,8 @@ type Deps struct {
 	Clock     cutbot.Clock
 	Channel   string // the channel cut threads live in
 	Log       *slog.Logger
+	// JobTimeout bounds one job on a cut's lane (a command, a poll). Default 2 minutes.
+	JobTimeout time.Duration
 
 	// Stages on Cloud Build. Builder nil means builds are not configured: the commands that
 	// run stages say so.
@@ -73,7 +75,8 @@ type Deps struct {
 	FreezeLabel    string // e.g. cherry-pick-approved
 }
 
-// Handlers runs /release commands.
+// Handlers runs /release commands, button presses, polls and reminders. Every change to a
+// cut runs on that cut's lane (see lanes): one writer per cut.
 type Handlers struct {
 	store   cutbot.CutStore
 	msg     cutbot.Messenger
@@ -81,6 +84,7 @@ type Handlers struct {
 	clock   cutbot.Clock
 	channel string
 	log     *slog.Logger
+	timeout time.Duration
 
 	builder     cutbot.Builder
 	versions    cutbot.VersionSource
@@ -89,7 +93,8 @@ type Handlers struct {
 	warnQueued  time.Duration
 	warnRunning time.Duration
 	newID       func() string
-	submitting  submissions
+	lanes       lanes
+	fresh       freshIntents
 	backoff     backoffs
 	gh          ghDeps
 	cal         calendar
@@ -109,6 +114,9 @@ func New(deps Deps) *Handlers {
 	if deps.NewID == nil {
 		deps.NewID = randomID
 	}
+	if deps.JobTimeout <= 0 {
+		deps.JobTimeout = 2 * time.Minute
+	}
 	if deps.CherryPickRepo == "" {
 		deps.CherryPickRepo = "kubernetes/kubernetes"
 	}
@@ -118,11 +126,31 @@ func New(deps Deps) *Handlers {
 	if deps.Krel == (cutbot.KrelOptions{}) {
 		deps.Krel = cutbot.DefaultKrelOptions()
 	}
-	return &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log,
-		builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
+	h := &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log,
+		timeout: deps.JobTimeout, builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
 		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel}
+	h.lanes.onPanic = h.recovered
+	return h
 }
+
+// jobContext is the context of a job that no request waits for: a poll, a settle.
+func (h *Handlers) jobContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), h.timeout)
+}
+
+// Settled waits until everything queued on the lane of key so far has run, and every lane
+// is idle when key is "". Tests and the sandbox wait on it before they look at Slack.
+func (h *Handlers) Settled(ctx context.Context, key string) error {
+	if key == "" {
+		return h.lanes.wait(ctx)
+	}
+	return h.lanes.idle(ctx, key)
+}
+
+// Drain waits, up to ctx, until no job is queued or running on any lane: what SIGTERM waits
+// for before the store closes.
+func (h *Handlers) Drain(ctx context.Context) error { return h.lanes.wait(ctx) }
 
 func randomID() string {
 	var b [6]byte
@@ -154,16 +182,12 @@ func ParseErrorReply(err error) Reply {
 	return ErrorReply{Message: err.Error()}
 }
 
-// Execute runs a parsed command: checks who may run it, runs it, and turns its errors into
-// replies. A panic in a command becomes an internal-error reply, not a crash.
-func (h *Handlers) Execute(ctx context.Context, req Request, inv Invocation) (reply Reply) {
+// Execute runs a parsed command: checks who may run it, runs it on the lane of the cut (or
+// branch) it is about, and turns its errors into replies. It returns the reply as soon as
+// the command has decided; what the command's changes need posted in Slack follows on the
+// lane. A panic in a command becomes an internal-error reply, not a crash.
+func (h *Handlers) Execute(ctx context.Context, req Request, inv Invocation) Reply {
 	log := h.log.With("command", inv.Command.Name, "user", req.UserID, "key", inv.Key())
-	defer func() {
-		if p := recover(); p != nil {
-			log.Error("command panicked", "panic", p, "stack", string(debug.Stack()))
-			reply = ErrorReply{Message: cutbot.ErrorMessage(errors.New("panic"))}
-		}
-	}()
 	if !inv.ReadOnly() {
 		ok, err := h.dir.IsReleaseManager(ctx, req.UserID)
 		if err != nil {
@@ -175,11 +199,39 @@ func (h *Handlers) Execute(ctx context.Context, req Request, inv Invocation) (re
 			return RefusedReply{Command: inv.Command, Who: h.dir.ReleaseManagers(ctx)}
 		}
 	}
-	reply, err := inv.Command.run(h, &execution{ctx: ctx, req: req, inv: inv})
+	x := &execution{ctx: ctx, req: req, inv: inv}
+	var reply Reply
+	var err error
+	run := func() { reply, err = inv.Command.run(h, x) }
+	if key := inv.Key(); key != "" && !inv.ReadOnly() {
+		completed, lerr := h.lanes.do(ctx, key, run)
+		switch {
+		case lerr != nil:
+			return ErrorReply{Message: "cutbot is still busy with earlier work on " + inv.Arg(0) + "; try again in a moment."}
+		case !completed:
+			return ErrorReply{Message: cutbot.ErrorMessage(errors.New("panic"))}
+		}
+		if inv.Command.Args[0].Name == "VERSION" {
+			h.settleVersion(key) // what the command's changes need posted, after the reply
+		}
+	} else if !h.protect(log, run) {
+		return ErrorReply{Message: cutbot.ErrorMessage(errors.New("panic"))}
+	}
 	if err != nil {
 		return errorReply(log, err)
 	}
 	return reply
+}
+
+// protect runs fn, turning a panic into a log line; it reports whether fn ran to its end.
+func (h *Handlers) protect(log *slog.Logger, fn func()) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("panicked", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+	return true
 }
 
 // errorReply logs err (as an error if it is internal, else as a refusal) and turns it into
@@ -231,41 +283,51 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		}
 	}
 	if inv.Has("dry-run") {
-		actions := []string{
-			fmt.Sprintf("record the cut of %s (%s on %s)", v, spec.Type, spec.Branch),
-			"post the thread `:thread: Release Cut " + v.String() + "` in the release channel",
-			"post the plan in the thread, every stage pending",
+		// The dry run builds the cut the real path would, and lists what it would carry out.
+		c, err := h.newCut(spec, x.req.UserID, issueNumber)
+		if err != nil {
+			return nil, err
 		}
-		switch {
-		case h.gh.api == nil:
-		case issueNumber > 0:
+		actions := []string{fmt.Sprintf("record the cut of %s (%s on %s)", v, spec.Type, spec.Branch)}
+		if issueNumber > 0 && h.gh.api != nil {
 			actions = append(actions, fmt.Sprintf("track the cut in %s#%d", h.gh.issueRepo, issueNumber))
-		default:
-			actions = append(actions, fmt.Sprintf("open the issue %q in %s from its cut-release template", IssueTitle(v), h.gh.issueRepo))
+		}
+		for _, e := range c.Journal {
+			actions = append(actions, e.String())
 		}
 		return PlanReply{Spec: spec, Existing: existing, Actions: actions}, nil
 	}
 	if existing != nil {
 		if !existing.Messages[cutbot.MessageThread].Posted() && existing.Spec == spec {
-			// An earlier `cut` stored this cut but could not post its thread: finish the job.
-			c, err := h.publish(ctx, existing, false)
-			if err != nil {
-				return nil, err
+			// An earlier `cut` stored this cut but its thread could not be posted yet: try now.
+			h.backoff.forget(existing.ID + "/")
+			c := h.settle(ctx, existing)
+			if !c.Messages[cutbot.MessageThread].Posted() {
+				return nil, cutbot.Errorf(cutbot.EUNAVAILABLE, "The cut of %s is recorded, but its thread still cannot be posted; cutbot keeps trying by itself, and nothing will be posted twice.", v)
 			}
 			return CutReply{Cut: c, Headline: "Posted the thread of the cut that an earlier attempt had recorded.", Brief: true}, nil
 		}
 		return ErrorReply{Message: fmt.Sprintf("%s already has an active cut, opened by <@%s>. Follow it in its thread, or end it with `/release abort %s --reason \"...\"`.", v, existing.OpenedBy, v), Cut: existing}, nil
 	}
-
-	c, err := cutbot.NewCut(spec, h.channel, x.req.UserID, h.clock.Now())
+	var linked *cutbot.Issue
+	if issueNumber > 0 && h.gh.api != nil {
+		is, err := h.gh.api.Issue(ctx, h.gh.issueRepo, issueNumber)
+		if err != nil {
+			return nil, fmt.Errorf("read %s#%d: %w", h.gh.issueRepo, issueNumber, err)
+		}
+		linked = &is
+	}
+	c, err := h.newCut(spec, x.req.UserID, issueNumber)
 	if err != nil {
 		return nil, err
 	}
-	// The intent to post the thread is stored with the cut, so a crash before its timestamp
-	// is recorded makes the next start look the thread up instead of posting a second one.
-	if err := c.Apply(cutbot.MessageIntent{Key: cutbot.MessageThread, Channel: h.channel}, h.clock.Now()); err != nil {
-		return nil, err
+	if linked != nil {
+		if _, err := c.Apply(cutbot.IssueLinked{Ref: cutbot.IssueRef{Repo: h.gh.issueRepo, Number: linked.Number, URL: linked.URL}, By: x.req.UserID}, h.clock.Now()); err != nil {
+			return nil, err
+		}
 	}
+	// The cut is stored with the intents of its thread, plan and issue: a crash before they
+	// are done is finished by the next start, which looks for each before doing it.
 	if err := h.store.CreateCut(ctx, c); err != nil {
 		if cutbot.ErrorCode(err) == cutbot.ECONFLICT {
 			other, _ := h.activeCut(ctx, v)
@@ -273,18 +335,31 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		}
 		return nil, fmt.Errorf("store new cut of %s: %w", v, err)
 	}
+	h.fresh.add(c.ID, c.Journal)
 	h.log.Info("cut opened", "cut", c.ID, "version", v.String(), "type", spec.Type, "branch", spec.Branch, "user", x.req.UserID)
-	c, err = h.publish(ctx, c, true)
+	// The thread is posted before the reply, which links it; the plan and the issue follow.
+	c, err = h.carry(ctx, c, isThread)
+	if !c.Messages[cutbot.MessageThread].Posted() {
+		return nil, cutbot.Errorf(cutbot.EUNAVAILABLE, "The cut of %s is recorded, but its thread could not be posted (%v). cutbot tries again by itself; run the same `/release cut` to try now. Nothing will be posted twice.", v, err)
+	}
+	return CutReply{Cut: c, Brief: true, Headline: "Opened the cut."}, nil
+}
+
+func isThread(e cutbot.Effect) bool { return e == cutbot.PostMessage{Message: cutbot.MessageThread} }
+
+// newCut is a new cut of spec as the real path opens it, with the intents of what opening
+// needs done: its thread and plan, and its issue.
+func (h *Handlers) newCut(spec cutbot.CutSpec, by string, issueNumber int) (*cutbot.Cut, error) {
+	c, err := cutbot.NewCut(spec, h.channel, by, h.clock.Now())
 	if err != nil {
 		return nil, err
 	}
-	headline := "Opened the cut."
-	if c, err = h.ensureIssue(ctx, c, issueNumber, x.req.UserID); err != nil {
-		h.log.Error("cut issue", "cut", c.ID, "err", err)
-		headline += " Its GitHub issue could not be opened (" + cutbot.ErrorMessage(err) + "); cutbot tries again when it restarts."
+	if h.gh.api != nil && issueNumber == 0 {
+		if _, err := c.Apply(cutbot.IssueIntent{Repo: h.gh.issueRepo}, h.clock.Now()); err != nil {
+			return nil, err
+		}
 	}
-	h.refreshAll(ctx, c)
-	return CutReply{Cut: c, Headline: headline, Brief: true}, nil
+	return c, nil
 }
 
 // activeCut returns the active cut of v, or nil if there is none.
@@ -294,76 +369,6 @@ func (h *Handlers) activeCut(ctx context.Context, v cutbot.Version) (*cutbot.Cut
 		return nil, nil
 	}
 	return c, err
-}
-
-// publish makes sure the cut's thread and plan are posted. fresh says the thread's intent was
-// recorded by this very request, so there is nothing to look up first.
-func (h *Handlers) publish(ctx context.Context, c *cutbot.Cut, fresh bool) (*cutbot.Cut, error) {
-	c, err := h.ensurePosted(ctx, c, cutbot.MessageThread, fresh)
-	if err != nil {
-		return c, cutbot.Errorf(cutbot.EINTERNAL, "The cut of %s is recorded, but its thread could not be posted (%v). Run the same `/release cut` again to retry; nothing will be posted twice.", c.Version(), err)
-	}
-	c, err = h.ensurePosted(ctx, c, cutbot.MessagePlan, false)
-	if err != nil {
-		return c, cutbot.Errorf(cutbot.EINTERNAL, "The thread of %s is posted, but its plan could not be (%v). cutbot retries when it restarts.", c.Version(), err)
-	}
-	return c, nil
-}
-
-// ensurePosted posts the message key of c unless it is known to be posted. It records the
-// intent before posting and the timestamp right after. An intent found from an earlier run
-// (fresh false) may mean the post reached Slack before a crash, so it is looked up first.
-func (h *Handlers) ensurePosted(ctx context.Context, c *cutbot.Cut, key string, fresh bool) (*cutbot.Cut, error) {
-	ref, ok := c.Messages[key]
-	switch {
-	case ok && ref.Posted():
-		return c, nil
-	case ok && !fresh:
-		found, exists, err := h.msg.Find(ctx, c, key)
-		if err != nil {
-			return c, fmt.Errorf("look up message %s of cut %s: %w", key, c.ID, err)
-		}
-		if exists {
-			h.log.Info("reconciled message posted before a restart", "cut", c.ID, "message", key, "ts", found.TS)
-			return h.apply(ctx, c.ID, cutbot.MessagePosted{Key: key, Ref: found})
-		}
-	case !ok:
-		var err error
-		if c, err = h.apply(ctx, c.ID, cutbot.MessageIntent{Key: key, Channel: c.Channel}); err != nil {
-			return c, err
-		}
-	}
-	posted, err := h.msg.Post(ctx, c, key)
-	if err != nil {
-		return c, fmt.Errorf("post message %s of cut %s: %w", key, c.ID, err)
-	}
-	return h.apply(ctx, c.ID, cutbot.MessagePosted{Key: key, Ref: posted})
-}
-
-// apply applies events to the stored cut and returns the result.
-func (h *Handlers) apply(ctx context.Context, id string, events ...cutbot.Event) (*cutbot.Cut, error) {
-	return h.store.UpdateCut(ctx, id, func(c *cutbot.Cut) error {
-		now := h.clock.Now()
-		for _, e := range events {
-			if err := c.Apply(e, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// refresh edits the cut's thread parent and plan to match its state.
-func (h *Handlers) refresh(ctx context.Context, c *cutbot.Cut) error {
-	var errs []error
-	for _, key := range []string{cutbot.MessageThread, cutbot.MessagePlan} {
-		if c.Messages[key].Posted() {
-			if err := h.msg.Update(ctx, c, key); err != nil {
-				errs = append(errs, fmt.Errorf("update message %s of cut %s: %w", key, c.ID, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
 }
 
 func (h *Handlers) status(x *execution) (Reply, error) {
@@ -406,81 +411,50 @@ func (h *Handlers) abort(x *execution) (Reply, error) {
 		}
 		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "%s", msg)
 	}
-	// The abort and the intent to post its note in the thread are stored together, so a
-	// crash after this point is finished by the next start (Resume).
-	c, err = h.applyWithNote(ctx, c.ID, cutbot.Abort{By: x.req.UserID, Reason: x.inv.Flags["reason"]})
-	if err != nil {
+	// The abort and the intent to post its note in the thread are stored together.
+	if c, err = h.change(ctx, c, cutbot.Abort{By: x.req.UserID, Reason: x.inv.Flags["reason"]}); err != nil {
 		return nil, err
 	}
 	h.log.Info("cut aborted", "cut", c.ID, "version", v.String(), "user", x.req.UserID)
-	headline := "Aborted the cut."
-	if err := h.finishMessages(ctx, c, true); err != nil {
-		h.log.Error("show abort in thread", "cut", c.ID, "err", err)
-		headline += " The thread could not be updated yet; cutbot retries when it restarts."
-	}
-	c, _ = h.store.Cut(ctx, c.ID)
-	return CutReply{Cut: c, Headline: headline, Brief: true}, nil
+	return CutReply{Cut: c, Headline: "Aborted the cut.", Brief: true}, nil
 }
 
-// finishMessages brings the cut's Slack messages up to date: edits the thread parent and plan,
-// and posts every message whose intent is recorded but which is not known to be posted.
-func (h *Handlers) finishMessages(ctx context.Context, c *cutbot.Cut, fresh bool) error {
-	var errs []error
-	if c.Messages[cutbot.MessageThread].Posted() {
-		if err := h.refresh(ctx, c); err != nil {
-			// Leave the notes' intents in place so the next try does both, in order.
-			return err
-		}
-	}
-	for key, ref := range c.Messages {
-		if ref.Posted() || key == cutbot.MessageThread || key == cutbot.MessagePlan {
-			continue
-		}
-		var err error
-		if c, err = h.ensurePosted(ctx, c, key, fresh); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Resume finishes what a previous run left undone: threads and plans of active cuts that
-// were not posted, and notes whose intent was recorded. Run it at start, before taking
-// commands. Messages that may have reached Slack are looked up, never posted twice.
+// Resume hands every cut with work left to its lane: the active ones, and any other whose
+// journal holds intents (a crash, an outage). It returns at once; each cut settles on its
+// own lane, looking for every intent outside before doing it, so nothing is done twice.
+// Commands that arrive meanwhile queue behind it on the cut's lane.
 func (h *Handlers) Resume(ctx context.Context) error {
-	cuts, err := h.store.ActiveCuts(ctx)
+	active, err := h.store.ActiveCuts(ctx)
 	if err != nil {
 		return fmt.Errorf("resume: list active cuts: %w", err)
 	}
-	if err := h.resumeFreezes(ctx, false); err != nil {
-		h.log.Error("resume freezes", "err", err)
-	}
-	pending, err := h.store.CutsWithUnpostedMessages(ctx)
+	pending, err := h.store.CutsWithEffects(ctx)
 	if err != nil {
-		return fmt.Errorf("resume: list cuts with unposted messages: %w", err)
+		return fmt.Errorf("resume: list cuts with work left: %w", err)
 	}
 	seen := map[string]bool{}
-	var errs []error
-	for _, c := range append(cuts, pending...) {
+	for _, c := range append(active, pending...) {
 		if seen[c.ID] {
 			continue
 		}
 		seen[c.ID] = true
-		if c.Status == cutbot.CutActive {
-			var err error
-			if c, err = h.publish(ctx, c, false); err != nil {
-				errs = append(errs, err)
-				continue
+		id := c.ID
+		h.lanes.goAsync(c.Version().String(), "resume:"+id, func() {
+			ctx, cancel := h.jobContext()
+			defer cancel()
+			c, err := h.store.Cut(ctx, id)
+			if err != nil {
+				h.log.Error("resume: read cut", "cut", id, "err", err)
+				return
 			}
-			if c.Issue != nil && !c.Issue.Known() {
-				if c, err = h.ensureIssue(ctx, c, 0, ""); err != nil {
-					errs = append(errs, err)
-				}
+			if c.Attention != "" {
+				h.log.Info("resume: the cut waits for a person; leaving it", "cut", id, "attention", c.Attention)
+				return
 			}
-		}
-		if err := h.finishMessages(ctx, c, false); err != nil {
-			errs = append(errs, err)
-		}
+			h.msg.Show(c) // what changed while cutbot was down; nothing else is edited
+			h.settle(ctx, c)
+		})
 	}
-	return errors.Join(errs...)
+	h.resumeFreezes(false)
+	return nil
 }

@@ -60,7 +60,7 @@ func TestIssueBody(t *testing.T) {
 		t.Helper()
 		for _, e := range events {
 			at = at.Add(7 * time.Minute)
-			if err := c.Apply(e, at); err != nil {
+			if _, err := c.Apply(e, at); err != nil {
 				t.Fatal(err)
 			}
 		}

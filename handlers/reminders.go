@@ -115,27 +115,28 @@ func (h *Handlers) RunReminders(ctx context.Context) error {
 	for _, r := range plan {
 		byID[r.ID] = r
 	}
-	// Posts a crash interrupted: look before posting again.
+	// Posts a crash or a failure interrupted: their intent is stored, so they are looked for
+	// before they are posted again, or dropped if their moment passed.
 	for id, rec := range records {
 		if rec.State != cutbot.ReminderPosting {
 			continue
 		}
-		ref, found, err := c.announcer.FindReminder(ctx, id, rec.At.Add(-time.Minute))
-		if err != nil {
+		if r, ok := byID[id]; ok && now.Before(r.Until) {
+			errs = append(errs, h.postReminder(ctx, cutbot.Due{Reminder: r, Late: now.Sub(r.At) > c.policy.Grace}, rec.At))
+			continue
+		}
+		// Its moment passed: record what became of it, without posting it now.
+		state, ref := cutbot.ReminderDropped, cutbot.MessageRef{}
+		found := false
+		var err error
+		if ref, found, err = c.announcer.FindReminder(ctx, id, rec.At.Add(-time.Minute)); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if found {
-			h.log.Info("reconciled a reminder posted before a restart", "reminder", id)
-			errs = append(errs, c.store.SetReminder(ctx, cutbot.ReminderRecord{ID: id, State: cutbot.ReminderSent, At: rec.At, Ref: ref}))
-			continue
+			state = cutbot.ReminderSent
 		}
-		r, ok := byID[id]
-		if !ok || !now.Before(r.Until) {
-			errs = append(errs, c.store.SetReminder(ctx, cutbot.ReminderRecord{ID: id, State: cutbot.ReminderDropped, At: now}))
-			continue
-		}
-		errs = append(errs, h.postReminder(ctx, cutbot.Due{Reminder: r, Late: now.Sub(r.At) > c.policy.Grace}))
+		errs = append(errs, c.store.SetReminder(ctx, cutbot.ReminderRecord{ID: id, State: state, At: now, Ref: ref}))
 	}
 	handled := map[string]bool{}
 	for id := range records {
@@ -147,22 +148,29 @@ func (h *Handlers) RunReminders(ctx context.Context) error {
 		errs = append(errs, c.store.SetReminder(ctx, cutbot.ReminderRecord{ID: r.ID, State: cutbot.ReminderDropped, At: now}))
 	}
 	for _, d := range post {
-		ok, err := c.store.ClaimReminder(ctx, d.ID, now)
+		ok, err := c.store.ClaimReminder(ctx, d.ID, now) // the intent
 		if err != nil || !ok {
 			errs = append(errs, err)
 			continue
 		}
-		errs = append(errs, h.postReminder(ctx, d))
+		errs = append(errs, h.postReminder(ctx, d, time.Time{}))
 	}
 	return errors.Join(errs...)
 }
 
-func (h *Handlers) postReminder(ctx context.Context, d cutbot.Due) error {
-	ref, err := h.cal.announcer.PostReminder(ctx, d)
+// postReminder posts a reminder whose intent is stored, exactly once (see once): an intent
+// read back (claimed at since) is first looked for in the channel's history.
+func (h *Handlers) postReminder(ctx context.Context, d cutbot.Due, since time.Time) error {
+	uncertain := !since.IsZero()
+	ref, err := once(ctx, uncertain,
+		func(ctx context.Context) (cutbot.MessageRef, bool, error) {
+			return h.cal.announcer.FindReminder(ctx, d.ID, since.Add(-time.Minute))
+		},
+		func(ctx context.Context) (cutbot.MessageRef, error) { return h.cal.announcer.PostReminder(ctx, d) })
 	if err != nil {
-		return fmt.Errorf("post reminder %s: %w", d.ID, err) // the intent stays: next run looks it up
+		return fmt.Errorf("post reminder %s: %w", d.ID, err) // the intent stays: the next run looks first
 	}
-	h.log.Info("reminder posted", "reminder", d.ID, "late", d.Late)
+	h.log.Info("reminder posted", "reminder", d.ID, "late", d.Late, "looked_up", uncertain)
 	return h.cal.store.SetReminder(ctx, cutbot.ReminderRecord{ID: d.ID, State: cutbot.ReminderSent, At: h.clock.Now(), Ref: ref, Late: d.Late})
 }
 

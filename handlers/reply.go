@@ -13,9 +13,10 @@ type ErrorReply struct {
 	Cut     *cutbot.Cut // link this cut's thread
 }
 
-// RefusedReply tells a user who may run the command they tried.
+// RefusedReply tells a user who may run the command they tried, or press the button.
 type RefusedReply struct {
 	Command *Command
+	Button  bool   // a button was pressed, not a command run
 	Who     string // e.g. "@release-managers"
 }
 

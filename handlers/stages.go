@@ -12,34 +12,7 @@ import (
 	"sigs.k8s.io/cutbot"
 )
 
-// submissions are the attempts this process is submitting right now; the poller leaves them
-// alone, so that it never takes "submitting, no build id yet" for an interrupted submission
-// while the submission is still under way.
-type submissions struct {
-	mu   sync.Mutex
-	tags map[string]bool
-}
-
-func (s *submissions) claim(tag string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.tags == nil {
-		s.tags = map[string]bool{}
-	}
-	if s.tags[tag] {
-		return false
-	}
-	s.tags[tag] = true
-	return true
-}
-
-func (s *submissions) release(tag string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.tags, tag)
-}
-
-// backoffs space out the polling of a build whose status could not be read.
+// backoffs space out the tries of an effect or a read that failed.
 type backoffs struct {
 	mu sync.Mutex
 	m  map[string]backoff
@@ -56,14 +29,18 @@ func (b *backoffs) wait(key string, now time.Time) bool {
 	return now.Before(b.m[key].until)
 }
 
+// fail records a failure of key and says when to try again: 15 s after the first failure
+// (about the next poll), then 30 s, doubling up to 10 minutes.
 func (b *backoffs) fail(key string, now time.Time) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.m == nil {
 		b.m = map[string]backoff{}
 	}
-	d := b.m[key].delay * 2
-	d = min(max(d, 30*time.Second), 10*time.Minute)
+	d := 15 * time.Second
+	if old, failed := b.m[key]; failed {
+		d = min(max(old.delay*2, 30*time.Second), 10*time.Minute)
+	}
 	b.m[key] = backoff{until: now.Add(d), delay: d}
 	return d
 }
@@ -72,6 +49,17 @@ func (b *backoffs) ok(key string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.m, key)
+}
+
+// forget drops the backoffs of every key with this prefix: a person asked to try now.
+func (b *backoffs) forget(prefix string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k := range b.m {
+		if strings.HasPrefix(k, prefix) {
+			delete(b.m, k)
+		}
+	}
 }
 
 // gatesFresh is how long a passing gate check stands before the no-mock stage checks again.
@@ -103,6 +91,7 @@ func (h *Handlers) activeCutArg(ctx context.Context, inv Invocation) (*cutbot.Cu
 		}
 		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "%s", msg)
 	}
+	h.backoff.forget(c.ID + "/") // a person is acting on the cut: anything waiting is tried now
 	return c, nil
 }
 
@@ -145,17 +134,18 @@ func (h *Handlers) retry(x *execution) (Reply, error) {
 }
 
 // startStage starts stage k of c for user: at once for a mock stage, through a confirmation
-// for a no-mock one.
+// for a no-mock one. It runs on the cut's lane.
 func (h *Handlers) startStage(ctx context.Context, user string, c *cutbot.Cut, k cutbot.StageKind, force string) (Reply, error) {
 	if !k.IsBuild() {
 		if h.gh.api == nil {
 			return nil, cutbot.Errorf(cutbot.EINVALID, "%s: cutbot follows %s on GitHub, which is not configured (GITHUB_TOKEN). When it is done by hand, start the next stage with `/release next %s %s --force \"what was done\"`; the reason is recorded.",
 				c.Version(), k.Title(), c.Version(), nextAfter(c, k))
 		}
-		c, err := h.startWatch(ctx, c, k, user, force)
+		c, err := h.change(ctx, c, cutbot.StartStage{Stage: k, By: user, Force: force})
 		if err != nil {
 			return nil, err
 		}
+		h.log.Info("watching", "cut", c.ID, "stage", k, "user", user)
 		return CutReply{Cut: c, Brief: true, Headline: fmt.Sprintf("Following %s.", k.Title())}, nil
 	}
 	if err := h.buildsConfigured(); err != nil {
@@ -173,7 +163,7 @@ func (h *Handlers) startStage(ctx context.Context, user string, c *cutbot.Cut, k
 	if k.NeedsConfirmation() {
 		check = cutbot.RequestConfirmation{ID: "probe", Stage: k, By: user, Force: force, BuildVersion: "probe"}
 	}
-	if err := probe.Apply(check, h.clock.Now()); err != nil {
+	if _, err := probe.Apply(check, h.clock.Now()); err != nil {
 		return nil, err
 	}
 	bv, err := h.buildVersion(ctx, c, k)
@@ -181,27 +171,13 @@ func (h *Handlers) startStage(ctx context.Context, user string, c *cutbot.Cut, k
 		return nil, err
 	}
 	if k.NeedsConfirmation() {
-		id := h.newID()
-		c, err = h.store.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
-			now := h.clock.Now()
-			if err := c.Apply(cutbot.RequestConfirmation{ID: id, Stage: k, By: user, Force: force, BuildVersion: bv, Target: h.target}, now); err != nil {
-				return err
-			}
-			return c.Apply(cutbot.MessageIntent{Key: cutbot.ConfirmationMessageKey(id), Channel: c.Channel}, now)
-		})
-		if err != nil {
+		if c, err = h.change(ctx, c, cutbot.RequestConfirmation{ID: h.newID(), Stage: k, By: user, Force: force, BuildVersion: bv, Target: h.target}); err != nil {
 			return nil, err
 		}
 		h.log.Info("confirmation requested", "cut", c.ID, "stage", k, "user", user, "build_version", bv)
-		h.refreshOld(ctx, c) // an older confirmation, superseded, loses its buttons
-		c, err = h.ensurePosted(ctx, c, cutbot.ConfirmationMessageKey(id), true)
-		if err != nil {
-			return nil, err
-		}
-		h.refreshAll(ctx, c)
 		return CutReply{Cut: c, Brief: true, Headline: fmt.Sprintf("%s creates real artifacts: press Confirm in the thread to submit it (build version %s).", k.Title(), bv)}, nil
 	}
-	return h.submit(ctx, c.ID, cutbot.StartStage{Stage: k, By: user, Force: force, BuildVersion: bv})
+	return h.submit(ctx, c, cutbot.StartStage{Stage: k, By: user, Force: force, BuildVersion: bv})
 }
 
 func nextAfter(c *cutbot.Cut, k cutbot.StageKind) string {
@@ -228,111 +204,88 @@ func (h *Handlers) buildVersion(ctx context.Context, c *cutbot.Cut, k cutbot.Sta
 	return bv, nil
 }
 
-// submit starts an attempt and submits its build. The attempt and the intent to post its
-// line are stored before anything is submitted; the build id is stored the moment it is
-// known. Only this process's submission or the poller's reconciliation submits an attempt,
-// never both.
-func (h *Handlers) submit(ctx context.Context, cutID string, start cutbot.StartStage) (Reply, error) {
-	var n int
-	c, err := h.store.UpdateCut(ctx, cutID, func(c *cutbot.Cut) error {
-		now := h.clock.Now()
-		if err := c.Apply(start, now); err != nil {
-			return err
-		}
-		n = c.Stage(start.Stage).Current().N
-		return c.Apply(cutbot.MessageIntent{Key: cutbot.StageMessageKey(start.Stage, n), Channel: c.Channel}, now)
-	})
+// submit starts an attempt and submits its build, on the cut's lane: the attempt and the
+// intents of its build and its line are stored first; the build is submitted before the
+// reply, and the line is posted after it.
+func (h *Handlers) submit(ctx context.Context, c *cutbot.Cut, start cutbot.StartStage) (Reply, error) {
+	c, err := h.change(ctx, c, start)
 	if err != nil {
 		return nil, err
 	}
-	tag := cutbot.BuildTag(c.ID, start.Stage, n)
-	h.submitting.claim(tag)
-	defer h.submitting.release(tag)
+	n := c.Stage(start.Stage).Current().N
 	h.log.Info("stage started", "cut", c.ID, "stage", start.Stage, "attempt", n, "user", start.By, "force", start.Force)
-	h.refreshAll(ctx, c)
-	if c, err = h.ensurePosted(ctx, c, cutbot.StageMessageKey(start.Stage, n), true); err != nil {
-		h.log.Error("post stage line", "cut", c.ID, "err", err)
+	c, err = h.carry(ctx, c, onlyBuilds)
+	a := c.Stage(start.Stage).Current()
+	switch {
+	case a.Status == cutbot.StatusFailed:
+		return nil, cutbot.Errorf(cutbot.ErrorCode(err), "%s (attempt %d) was refused by Cloud Build: %s", start.Stage.Title(), n, a.Error)
+	case a.Status == cutbot.StatusSubmitting:
+		h.log.Warn("build submission uncertain; the poller will look for it before submitting again", "cut", c.ID, "stage", start.Stage, "attempt", n, "err", err)
+		return CutReply{Cut: c, Brief: true, Headline: fmt.Sprintf("%s (attempt %d) is recorded; Cloud Build did not answer yet, and cutbot keeps trying without submitting it twice.", start.Stage.Title(), n)}, nil
 	}
-	c, err = h.sendBuild(ctx, c, start.Stage, n)
-	if err != nil {
-		return nil, err
-	}
-	headline := fmt.Sprintf("Started %s (attempt %d).", start.Stage.Title(), n)
-	if a := c.Stage(start.Stage).Current(); a.Status == cutbot.StatusSubmitting {
-		headline = fmt.Sprintf("%s (attempt %d) is recorded; Cloud Build did not answer yet, and cutbot keeps trying without submitting it twice.", start.Stage.Title(), n)
-	}
-	return CutReply{Cut: c, Brief: true, Headline: headline}, nil
+	return CutReply{Cut: c, Brief: true, Headline: fmt.Sprintf("Started %s (attempt %d).", start.Stage.Title(), n)}, nil
 }
 
-// sendBuild submits the build of attempt n and records the outcome.
-func (h *Handlers) sendBuild(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, n int) (*cutbot.Cut, error) {
-	req, err := cutbot.KrelBuild(c, k, h.krel)
-	if err != nil {
-		return c, err
+// submitBuild carries out a SubmitBuild: an uncertain one is first looked up by cutbot's
+// tag and adopted if Cloud Build has it.
+func (h *Handlers) submitBuild(ctx context.Context, c *cutbot.Cut, e cutbot.SubmitBuild, uncertain bool) ([]cutbot.Event, error) {
+	if h.builder == nil {
+		return nil, cutbot.Errorf(cutbot.EINVALID, "builds are not configured")
 	}
-	ref, err := h.builder.Submit(ctx, req)
+	tag := cutbot.BuildTag(c.ID, e.Stage, e.Attempt)
+	ref, err := once(ctx, uncertain,
+		func(ctx context.Context) (cutbot.BuildRef, bool, error) { return h.builder.FindByTag(ctx, tag) },
+		func(ctx context.Context) (cutbot.BuildRef, error) {
+			if uncertain {
+				h.log.Info("no build found for an interrupted submission; submitting it", "cut", c.ID, "stage", e.Stage, "attempt", e.Attempt)
+			}
+			req, err := cutbot.KrelBuild(c, e.Stage, h.krel)
+			if err != nil {
+				return cutbot.BuildRef{}, err
+			}
+			return h.builder.Submit(ctx, req)
+		})
 	switch {
 	case err == nil:
-		h.log.Info("build submitted", "cut", c.ID, "stage", k, "attempt", n, "build", ref.ID)
-		return h.record(ctx, c, k, n, cutbot.BuildSubmitted{Stage: k, Attempt: n, BuildID: ref.ID, LogURL: ref.LogURL})
+		h.log.Info("build submitted", "cut", c.ID, "stage", e.Stage, "attempt", e.Attempt, "build", ref.ID, "looked_up", uncertain)
+		return []cutbot.Event{cutbot.BuildSubmitted{Stage: e.Stage, Attempt: e.Attempt, BuildID: ref.ID, LogURL: ref.LogURL}}, nil
 	case cutbot.ErrorCode(err) == cutbot.EUNAVAILABLE:
-		// The build may or may not exist: leave the attempt submitting; the poller looks it up
-		// by its tag before it submits anything again.
-		h.log.Warn("build submission uncertain; the poller will reconcile it", "cut", c.ID, "stage", k, "attempt", n, "err", err)
-		return c, nil
+		// The build may or may not exist: the intent stays, and the next try looks it up by
+		// its tag before it submits anything.
+		return nil, err
 	default:
-		h.log.Error("build submission refused", "cut", c.ID, "stage", k, "attempt", n, "err", err)
-		c, rerr := h.record(ctx, c, k, n, cutbot.StageFailed{Stage: k, Attempt: n, Reason: cutbot.ErrorMessage(err)})
-		if rerr != nil {
-			return c, rerr
-		}
-		return c, err
+		h.log.Error("build submission refused", "cut", c.ID, "stage", e.Stage, "attempt", e.Attempt, "err", err)
+		return []cutbot.Event{cutbot.StageFailed{Stage: e.Stage, Attempt: e.Attempt, Reason: cutbot.ErrorMessage(err)}}, err
 	}
 }
 
-// record applies events to a cut and refreshes its thread.
-func (h *Handlers) record(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, n int, events ...cutbot.Event) (*cutbot.Cut, error) {
-	c, err := h.apply(ctx, c.ID, events...)
-	if err != nil {
-		return c, err
+// cancelBuild carries out a CancelBuild: the attempt's build, or the one carrying its tag.
+func (h *Handlers) cancelBuild(ctx context.Context, c *cutbot.Cut, e cutbot.CancelBuild) ([]cutbot.Event, error) {
+	if h.builder == nil {
+		return nil, cutbot.Errorf(cutbot.EINVALID, "builds are not configured")
 	}
-	h.refreshAll(ctx, c)
-	return c, nil
-}
-
-// refreshAll edits the thread parent, the plan and every stage line and confirmation to match
-// the cut, and brings the cut issue up to date. The messenger skips edits that change nothing
-// and coalesces the rest; the issue is written only when cutbot's parts of it changed.
-func (h *Handlers) refreshAll(ctx context.Context, c *cutbot.Cut) {
-	for key, ref := range c.Messages {
-		if !ref.Posted() || strings.HasPrefix(key, "audit:") {
-			continue
+	id := e.BuildID
+	if id == "" {
+		ref, found, err := h.builder.FindByTag(ctx, cutbot.BuildTag(c.ID, e.Stage, e.Attempt))
+		if err != nil {
+			return nil, err
 		}
-		if err := h.msg.Update(ctx, c, key); err != nil {
-			h.log.Error("update message", "cut", c.ID, "message", key, "err", err)
+		if !found {
+			h.log.Info("nothing to cancel: the attempt never reached Cloud Build", "cut", c.ID, "stage", e.Stage, "attempt", e.Attempt)
+			return []cutbot.Event{cutbot.EffectDone{Key: e.Key()}}, nil
 		}
+		id = ref.ID
 	}
-	h.syncIssue(ctx, c)
-}
-
-// refreshOld is refreshAll for confirmations only.
-func (h *Handlers) refreshOld(ctx context.Context, c *cutbot.Cut) {
-	for key, ref := range c.Messages {
-		if ref.Posted() && strings.HasPrefix(key, "confirm:") {
-			if err := h.msg.Update(ctx, c, key); err != nil {
-				h.log.Error("update message", "cut", c.ID, "message", key, "err", err)
-			}
-		}
-	}
-}
-
-// Confirm submits the no-mock stage that a confirmation asked for, when its requester
-// presses Confirm. A second press, or a press by someone else, submits nothing.
-func (h *Handlers) confirm(ctx context.Context, user, cutID, id string) (Reply, error) {
-	c, err := h.store.Cut(ctx, cutID)
-	if err != nil {
+	if err := h.builder.Cancel(ctx, id); err != nil {
 		return nil, err
 	}
+	h.log.Info("build cancelled", "cut", c.ID, "stage", e.Stage, "attempt", e.Attempt, "build", id)
+	return []cutbot.Event{cutbot.EffectDone{Key: e.Key()}}, nil
+}
+
+// confirm submits the no-mock stage that a confirmation asked for, when its requester
+// presses Confirm. A second press, or a press by someone else, submits nothing.
+func (h *Handlers) confirm(ctx context.Context, user string, c *cutbot.Cut, id string) (Reply, error) {
 	stage := cutbot.StageKind("")
 	for _, cf := range c.Confirmations {
 		if cf.ID == id {
@@ -345,15 +298,14 @@ func (h *Handlers) confirm(ctx context.Context, user, cutID, id string) (Reply, 
 	if err := h.buildsConfigured(); err != nil {
 		return nil, err
 	}
-	return h.submit(ctx, cutID, cutbot.StartStage{Stage: stage, By: user, Confirmation: id})
+	return h.submit(ctx, c, cutbot.StartStage{Stage: stage, By: user, Confirmation: id})
 }
 
-func (h *Handlers) decline(ctx context.Context, user, cutID, id string) (Reply, error) {
-	c, err := h.apply(ctx, cutID, cutbot.DeclineConfirmation{ID: id, By: user})
+func (h *Handlers) decline(ctx context.Context, user string, c *cutbot.Cut, id string) (Reply, error) {
+	c, err := h.change(ctx, c, cutbot.DeclineConfirmation{ID: id, By: user})
 	if err != nil {
 		return nil, err
 	}
-	h.refreshAll(ctx, c)
 	return CutReply{Cut: c, Brief: true, Headline: "Cancelled the request; nothing was submitted."}, nil
 }
 
@@ -371,15 +323,14 @@ func (h *Handlers) cancel(x *execution) (Reply, error) {
 	}
 	if s == nil {
 		if c.Pending != nil {
-			return h.decline(ctx, x.req.UserID, c.ID, c.Pending.ID)
+			return h.decline(ctx, x.req.UserID, c, c.Pending.ID)
 		}
 		return nil, cutbot.Errorf(cutbot.EINVALID, "%s: no build is running; the cut is %s", c.Version(), c.Standing())
 	}
 	a := s.Current()
 	if !s.Kind.IsBuild() {
 		// A watched stage: there is nothing to cancel outside; cutbot stops watching.
-		c, err = h.record(ctx, c, s.Kind, a.N, cutbot.StageCancelled{Stage: s.Kind, Attempt: a.N, By: x.req.UserID})
-		if err != nil {
+		if c, err = h.change(ctx, c, cutbot.StageCancelled{Stage: s.Kind, Attempt: a.N, By: x.req.UserID}); err != nil {
 			return nil, err
 		}
 		return CutReply{Cut: c, Brief: true, Headline: fmt.Sprintf("Stopped following %s. `/release next %s %s --force \"reason\"` goes on without it.", s.Kind.Title(), c.Version(), nextAfter(c, s.Kind))}, nil
@@ -387,34 +338,21 @@ func (h *Handlers) cancel(x *execution) (Reply, error) {
 	if err := h.buildsConfigured(); err != nil {
 		return nil, err
 	}
-	id := a.BuildID
-	if id == "" {
-		ref, found, err := h.builder.FindByTag(ctx, cutbot.BuildTag(c.ID, s.Kind, a.N))
-		if err != nil {
-			return nil, err
-		}
-		id = ref.ID
-		if !found {
-			h.log.Warn("cancelling an attempt with no build found", "cut", c.ID, "stage", s.Kind, "attempt", a.N)
-		}
-	}
-	if id != "" {
-		if err := h.builder.Cancel(ctx, id); err != nil {
-			return nil, err
-		}
-	}
-	c, err = h.record(ctx, c, s.Kind, a.N, cutbot.StageCancelled{Stage: s.Kind, Attempt: a.N, By: x.req.UserID})
-	if err != nil {
+	if c, err = h.change(ctx, c, cutbot.StageCancelled{Stage: s.Kind, Attempt: a.N, By: x.req.UserID}); err != nil {
 		return nil, err
 	}
-	h.log.Info("stage cancelled", "cut", c.ID, "stage", s.Kind, "attempt", a.N, "build", id, "user", x.req.UserID)
-	return CutReply{Cut: c, Brief: true, Headline: fmt.Sprintf("Cancelled %s (attempt %d).", s.Kind.Title(), a.N)}, nil
+	h.log.Info("stage cancelled", "cut", c.ID, "stage", s.Kind, "attempt", a.N, "build", a.BuildID, "user", x.req.UserID)
+	headline := fmt.Sprintf("Cancelled %s (attempt %d).", s.Kind.Title(), a.N)
+	if c, err = h.carry(ctx, c, onlyBuilds); err != nil {
+		headline += " Cloud Build did not take the cancellation yet (" + cutbot.ErrorMessage(err) + "); cutbot keeps trying."
+	}
+	return CutReply{Cut: c, Brief: true, Headline: headline}, nil
 }
 
-// Poll looks once at every attempt in flight: it reconciles an attempt whose submission was
-// interrupted (looking its build up by tag before submitting again), follows running builds,
-// records their outcome, and warns about builds that wait or run too long. Run it at start and
-// then every poll interval.
+// Poll hands every active cut with something in flight, and every cut with work left, a
+// poll on its own lane, and every freeze that stopped halfway a try on its branch's lane. It
+// returns at once: a slow cut never holds up the others, nor the next tick. Run it at start
+// and then every poll interval.
 func (h *Handlers) Poll(ctx context.Context) error {
 	if h.builder == nil && h.gh.api == nil {
 		return nil
@@ -423,77 +361,79 @@ func (h *Handlers) Poll(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("poll: list active cuts: %w", err)
 	}
-	var errs []error
-	if err := h.resumeFreezes(ctx, true); err != nil {
-		errs = append(errs, err)
+	pending, err := h.store.CutsWithEffects(ctx)
+	if err != nil {
+		return fmt.Errorf("poll: list cuts with work left: %w", err)
 	}
-	for _, c := range cuts {
-		if err := h.pollGitHub(ctx, c); err != nil {
+	seen := map[string]bool{}
+	for _, c := range append(cuts, pending...) {
+		if seen[c.ID] || c.Attention != "" || !(len(c.Journal) > 0 || inFlight(c)) {
+			continue
+		}
+		seen[c.ID] = true
+		id := c.ID
+		h.lanes.goAsync(c.Version().String(), "poll:"+id, func() {
+			ctx, cancel := h.jobContext()
+			defer cancel()
+			if err := h.pollCut(ctx, id); err != nil && ctx.Err() == nil {
+				h.log.Warn("poll", "cut", id, "err", err)
+			}
+		})
+	}
+	h.resumeFreezes(true)
+	return nil
+}
+
+func inFlight(c *cutbot.Cut) bool {
+	for i := range c.Stages {
+		if c.Stages[i].Status().InFlight() {
+			return true
+		}
+	}
+	return false
+}
+
+// pollCut follows what the cut has in flight (its running builds, its watched stages on
+// GitHub), then settles it. It runs on the cut's lane.
+func (h *Handlers) pollCut(ctx context.Context, id string) error {
+	c, err := h.store.Cut(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.Attention != "" {
+		return nil // a person looks at it first
+	}
+	var errs []error
+	for i := range c.Stages {
+		s := &c.Stages[i]
+		a := s.Current()
+		if !s.Kind.IsBuild() || !s.Status().InFlight() || a.BuildID == "" || h.builder == nil {
+			continue // an attempt without a build id is still an intent: settle carries it
+		}
+		if c, err = h.follow(ctx, c, s.Kind, *a); err != nil {
 			errs = append(errs, err)
 		}
-		for i := range c.Stages {
-			s := &c.Stages[i]
-			if !s.Kind.IsBuild() || !s.Status().InFlight() {
-				continue
-			}
-			a := s.Current()
-			var err error
-			if a.BuildID == "" {
-				err = h.reconcile(ctx, c, s.Kind, a.N)
-			} else {
-				err = h.follow(ctx, c, s.Kind, *a)
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
 	}
+	if c, err = h.pollGitHub(ctx, c); err != nil {
+		errs = append(errs, err)
+	}
+	h.settle(ctx, c)
 	return errors.Join(errs...)
 }
 
-// reconcile finishes an interrupted submission: the build is looked up by cutbot's tag and
-// adopted if it exists; only if it does not is it submitted.
-func (h *Handlers) reconcile(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, n int) error {
-	tag := cutbot.BuildTag(c.ID, k, n)
-	if !h.submitting.claim(tag) {
-		return nil // this process is submitting it right now
-	}
-	defer h.submitting.release(tag)
-	if h.backoff.wait(tag, h.clock.Now()) {
-		return nil
-	}
-	ref, found, err := h.builder.FindByTag(ctx, tag)
-	if err != nil {
-		d := h.backoff.fail(tag, h.clock.Now())
-		return fmt.Errorf("reconcile %s of cut %s: %w (next try in %s)", tag, c.ID, err, d)
-	}
-	h.backoff.ok(tag)
-	if c, err = h.ensurePosted(ctx, c, cutbot.StageMessageKey(k, n), false); err != nil {
-		h.log.Error("post stage line", "cut", c.ID, "err", err)
-	}
-	if found {
-		h.log.Info("reconciled a submission interrupted before its build id was stored", "cut", c.ID, "stage", k, "attempt", n, "build", ref.ID)
-		_, err := h.record(ctx, c, k, n, cutbot.BuildSubmitted{Stage: k, Attempt: n, BuildID: ref.ID, LogURL: ref.LogURL})
-		return err
-	}
-	h.log.Info("no build found for an interrupted submission; submitting it", "cut", c.ID, "stage", k, "attempt", n)
-	_, err = h.sendBuild(ctx, c, k, n)
-	return err
-}
-
 // follow reads a running build and records what changed.
-func (h *Handlers) follow(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, a cutbot.Attempt) error {
+func (h *Handlers) follow(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, a cutbot.Attempt) (*cutbot.Cut, error) {
 	now := h.clock.Now()
 	if h.backoff.wait(a.BuildID, now) {
-		return nil
+		return c, nil
 	}
 	st, err := h.builder.Status(ctx, a.BuildID)
 	if err != nil {
 		d := h.backoff.fail(a.BuildID, now)
 		if cutbot.ErrorCode(err) == cutbot.EUNAUTHORIZED {
-			h.warn(ctx, c, k, a, "permission", cutbot.ErrorMessage(err))
+			c = h.warn(ctx, c, k, a, "permission", cutbot.ErrorMessage(err))
 		}
-		return fmt.Errorf("follow build %s of cut %s: %w (next try in %s)", a.BuildID, c.ID, err, d)
+		return c, fmt.Errorf("follow build %s of cut %s: %w (next try in %s)", a.BuildID, c.ID, err, d)
 	}
 	h.backoff.ok(a.BuildID)
 	var events []cutbot.Event
@@ -503,7 +443,7 @@ func (h *Handlers) follow(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind
 			events = append(events, cutbot.StageProgressed{Stage: k, Attempt: a.N, Step: "queued", Queued: true})
 		}
 		if h.warnQueued > 0 && now.Sub(a.StartedAt) > h.warnQueued {
-			h.warn(ctx, c, k, a, "queued", fmt.Sprintf("has been queued for %s", roundDuration(now.Sub(a.StartedAt))))
+			c = h.warn(ctx, c, k, a, "queued", fmt.Sprintf("has been queued for %s", roundDuration(now.Sub(a.StartedAt))))
 		}
 	case cutbot.BuildWorking:
 		if a.Queued || a.Step != st.Step {
@@ -514,7 +454,7 @@ func (h *Handlers) follow(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind
 			started = a.StartedAt
 		}
 		if h.warnRunning > 0 && now.Sub(started) > h.warnRunning {
-			h.warn(ctx, c, k, a, "running", fmt.Sprintf("has been running for %s", roundDuration(now.Sub(started))))
+			c = h.warn(ctx, c, k, a, "running", fmt.Sprintf("has been running for %s", roundDuration(now.Sub(started))))
 		}
 	case cutbot.BuildSucceeded:
 		events = append(events, cutbot.StageSucceeded{Stage: k, Attempt: a.N})
@@ -528,11 +468,10 @@ func (h *Handlers) follow(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind
 		events = append(events, cutbot.StageCancelled{Stage: k, Attempt: a.N})
 	}
 	if len(events) == 0 {
-		return nil
+		return c, nil
 	}
-	c, err = h.record(ctx, c, k, a.N, events...)
-	if err != nil {
-		return err
+	if c, err = h.change(ctx, c, events...); err != nil {
+		return c, err
 	}
 	h.log.Info("build moved", "cut", c.ID, "stage", k, "attempt", a.N, "build", a.BuildID, "state", st.State, "step", st.Step)
 	if st.State == cutbot.BuildSucceeded && h.gh.api != nil {
@@ -540,41 +479,25 @@ func (h *Handlers) follow(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind
 		// stage, the release announcement after the release.
 		next := map[cutbot.StageKind]cutbot.StageKind{cutbot.NoMockStage: cutbot.ImagePromotion, cutbot.NoMockRelease: cutbot.Announcement}[k]
 		if s := c.Stage(next); s != nil && s.Status() == cutbot.StatusPending {
-			if c, err = h.startWatch(ctx, c, next, "", ""); err != nil {
-				return err
+			if c, err = h.change(ctx, c, cutbot.StartStage{Stage: next}); err != nil {
+				return c, err
 			}
-			return h.pollGitHub(ctx, c)
+			h.gh.due(c.ID, time.Time{}) // look at GitHub at once
 		}
 	}
-	return nil
+	return c, nil
 }
 
-// applyWithNote applies e to the cut and, in the same transaction, records the intent to post
-// the audit entry it adds as a thread reply; finishMessages then posts it.
-func (h *Handlers) applyWithNote(ctx context.Context, cutID string, e cutbot.Event) (*cutbot.Cut, error) {
-	return h.store.UpdateCut(ctx, cutID, func(c *cutbot.Cut) error {
-		now := h.clock.Now()
-		if err := c.Apply(e, now); err != nil {
-			return err
-		}
-		return c.Apply(cutbot.MessageIntent{Key: cutbot.AuditMessageKey(len(c.Audit)), Channel: c.Channel}, now)
-	})
-}
-
-// warn posts a warning about an attempt in the thread, once per kind.
-func (h *Handlers) warn(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, a cutbot.Attempt, kind, detail string) {
+// warn records a warning about an attempt, once per kind; its note goes to the thread.
+func (h *Handlers) warn(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, a cutbot.Attempt, kind, detail string) *cutbot.Cut {
 	if slices.Contains(a.Warned, kind) {
-		return
+		return c
 	}
-	id := c.ID
-	c, err := h.applyWithNote(ctx, id, cutbot.StageWarned{Stage: k, Attempt: a.N, Kind: kind, Detail: detail})
+	next, err := h.change(ctx, c, cutbot.StageWarned{Stage: k, Attempt: a.N, Kind: kind, Detail: detail})
 	if err != nil {
-		h.log.Error("record warning", "cut", id, "err", err)
-		return
+		h.log.Error("record warning", "cut", c.ID, "err", err)
 	}
-	if err := h.finishMessages(ctx, c, true); err != nil {
-		h.log.Error("post warning", "cut", c.ID, "err", err)
-	}
+	return next
 }
 
 func roundDuration(d time.Duration) time.Duration {
@@ -604,53 +527,59 @@ func ActionValue(c *cutbot.Cut, arg string) string {
 	return c.Version().String() + "|" + c.ID + "|" + arg
 }
 
-// ActionKey is the lane of a button: its cut's version.
-func ActionKey(value string) string {
-	v, _, _ := strings.Cut(value, "|")
-	return v
-}
-
-// HandleAction runs a button press. Every button changes something, so only release managers
-// may press them.
-func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) (reply Reply) {
+// HandleAction runs a button press on the lane of the cut (or the branch's freeze) it is
+// about. Every button changes something, so only release managers may press them.
+func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) Reply {
 	log := h.log.With("action", req.ActionID, "user", req.UserID, "value", req.Value)
-	defer func() {
-		if p := recover(); p != nil {
-			log.Error("action panicked", "panic", p)
-			reply = ErrorReply{Message: cutbot.ErrorMessage(errors.New("panic"))}
-		}
-	}()
 	parts := strings.SplitN(req.Value, "|", 3)
 	if len(parts) != 3 {
 		return ErrorReply{Message: "That button is not one of cutbot's current buttons."}
 	}
-	_, cutID, arg := parts[0], parts[1], parts[2]
+	lane, id, arg := parts[0], parts[1], parts[2]
 	ok, err := h.dir.IsReleaseManager(ctx, req.UserID)
 	if err != nil {
 		log.Error("check release-manager membership", "err", err)
 		return ErrorReply{Message: "Could not check whether you are a release manager; try again in a moment."}
 	}
 	if !ok {
-		return RefusedReply{Command: &Command{Name: "buttons"}, Who: h.dir.ReleaseManagers(ctx)}
+		return RefusedReply{Button: true, Who: h.dir.ReleaseManagers(ctx)}
 	}
-	var r Reply
+	var run func() (Reply, error)
 	switch req.ActionID {
-	case ActionConfirm:
-		r, err = h.confirm(ctx, req.UserID, cutID, arg)
-	case ActionDecline:
-		r, err = h.decline(ctx, req.UserID, cutID, arg)
 	case ActionFreeze:
-		r, err = h.confirmFreeze(ctx, req.UserID, cutID)
-	case ActionNext, ActionRetry:
-		var c *cutbot.Cut
-		if c, err = h.store.Cut(ctx, cutID); err == nil {
-			r, err = h.startStage(ctx, req.UserID, c, cutbot.StageKind(arg), "")
+		lane = freezeLane(lane)
+		run = func() (Reply, error) { return h.confirmFreeze(ctx, req.UserID, id) }
+	case ActionConfirm, ActionDecline, ActionNext, ActionRetry:
+		run = func() (Reply, error) {
+			c, err := h.store.Cut(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			h.backoff.forget(c.ID + "/")
+			switch req.ActionID {
+			case ActionConfirm:
+				return h.confirm(ctx, req.UserID, c, arg)
+			case ActionDecline:
+				return h.decline(ctx, req.UserID, c, arg)
+			}
+			return h.startStage(ctx, req.UserID, c, cutbot.StageKind(arg), "")
 		}
 	default:
 		return ErrorReply{Message: "That button is not one of cutbot's current buttons."}
 	}
-	if err != nil {
-		return errorReply(log, err)
+	var reply Reply
+	var runErr error
+	completed, err := h.lanes.do(ctx, lane, func() { reply, runErr = run() })
+	switch {
+	case err != nil:
+		return ErrorReply{Message: "cutbot is still busy with earlier work on this; try again in a moment."}
+	case !completed:
+		return ErrorReply{Message: cutbot.ErrorMessage(errors.New("panic"))}
+	case runErr != nil:
+		return errorReply(log, runErr)
 	}
-	return r
+	if c, ok := reply.(CutReply); ok {
+		h.settleLater(c.Cut)
+	}
+	return reply
 }

@@ -1,6 +1,10 @@
 package store
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/cutbot"
@@ -31,6 +35,51 @@ type cutRecord struct {
 	Issue       *issueRecord             `json:"issue,omitempty"`
 	Gates       *gatesRecord             `json:"gates,omitempty"`
 	Announce    string                   `json:"announcement_url,omitempty"`
+	Journal     []effectRecord           `json:"journal,omitempty"`
+	Attention   string                   `json:"attention,omitempty"`
+}
+
+// effectRecord is one intent of a cut's journal: a tagged union of the domain's effects.
+type effectRecord struct {
+	Kind    string `json:"kind"` // post, build, cancel, issue, comment
+	Message string `json:"message,omitempty"`
+	Stage   string `json:"stage,omitempty"`
+	Attempt int    `json:"attempt,omitempty"`
+	BuildID string `json:"build_id,omitempty"`
+	Repo    string `json:"repo,omitempty"`
+	PR      string `json:"pr,omitempty"`
+}
+
+func fromEffect(e cutbot.Effect) effectRecord {
+	switch e := e.(type) {
+	case cutbot.PostMessage:
+		return effectRecord{Kind: "post", Message: e.Message}
+	case cutbot.SubmitBuild:
+		return effectRecord{Kind: "build", Stage: string(e.Stage), Attempt: e.Attempt}
+	case cutbot.CancelBuild:
+		return effectRecord{Kind: "cancel", Stage: string(e.Stage), Attempt: e.Attempt, BuildID: e.BuildID}
+	case cutbot.OpenIssue:
+		return effectRecord{Kind: "issue", Repo: e.Repo}
+	case cutbot.CommentBuilds:
+		return effectRecord{Kind: "comment", Attempt: e.Attempt, PR: e.PR}
+	}
+	panic(fmt.Sprintf("store: no record for effect %T", e))
+}
+
+func (r effectRecord) toEffect() (cutbot.Effect, error) {
+	switch r.Kind {
+	case "post":
+		return cutbot.PostMessage{Message: r.Message}, nil
+	case "build":
+		return cutbot.SubmitBuild{Stage: cutbot.StageKind(r.Stage), Attempt: r.Attempt}, nil
+	case "cancel":
+		return cutbot.CancelBuild{Stage: cutbot.StageKind(r.Stage), Attempt: r.Attempt, BuildID: r.BuildID}, nil
+	case "issue":
+		return cutbot.OpenIssue{Repo: r.Repo}, nil
+	case "comment":
+		return cutbot.CommentBuilds{Attempt: r.Attempt, PR: r.PR}, nil
+	}
+	return nil, fmt.Errorf("unknown effect kind %q", r.Kind)
 }
 
 type issueRecord struct {
@@ -92,6 +141,7 @@ type attemptRecord struct {
 	Warned     []string          `json:"warned,omitempty"`
 	Error      string            `json:"error,omitempty"`
 	BuildVer   string            `json:"build_version,omitempty"`
+	Confirm    string            `json:"confirmation,omitempty"`
 	Outputs    map[string]string `json:"outputs,omitempty"`
 }
 
@@ -123,7 +173,7 @@ func fromCut(c *cutbot.Cut) cutRecord {
 			sr.Attempts = append(sr.Attempts, attemptRecord{
 				N: a.N, Status: string(a.Status), StartedBy: a.StartedBy, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
 				Force: a.Force, BuildID: a.BuildID, LogURL: a.LogURL, Step: a.Step, Queued: a.Queued, Warned: a.Warned,
-				Error: a.Error, BuildVer: a.BuildVersion, Outputs: a.Outputs,
+				Error: a.Error, BuildVer: a.BuildVersion, Confirm: a.Confirmation, Outputs: a.Outputs,
 			})
 		}
 		r.Stages = append(r.Stages, sr)
@@ -153,6 +203,10 @@ func fromCut(c *cutbot.Cut) cutRecord {
 		r.Gates = g
 	}
 	r.Announce = c.AnnouncementURL
+	r.Attention = c.Attention
+	for _, e := range c.Journal {
+		r.Journal = append(r.Journal, fromEffect(e))
+	}
 	for _, e := range c.Audit {
 		r.Audit = append(r.Audit, auditRecord{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Stage: string(e.Stage), Attempt: e.Attempt, Detail: e.Detail})
 	}
@@ -181,7 +235,7 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 			s.Attempts = append(s.Attempts, cutbot.Attempt{
 				N: a.N, Status: cutbot.StageStatus(a.Status), StartedBy: a.StartedBy, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt,
 				Force: a.Force, BuildID: a.BuildID, LogURL: a.LogURL, Step: a.Step, Queued: a.Queued, Warned: a.Warned,
-				Error: a.Error, BuildVersion: a.BuildVer, Outputs: a.Outputs,
+				Error: a.Error, BuildVersion: a.BuildVer, Confirmation: a.Confirm, Outputs: a.Outputs,
 			})
 		}
 		c.Stages = append(c.Stages, s)
@@ -211,5 +265,49 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 	for _, e := range r.Audit {
 		c.Audit = append(c.Audit, cutbot.AuditEntry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Stage: cutbot.StageKind(e.Stage), Attempt: e.Attempt, Detail: e.Detail})
 	}
+	c.Attention = r.Attention
+	for _, er := range r.Journal {
+		e, err := er.toEffect()
+		if err != nil {
+			return nil, err
+		}
+		c.Journal = append(c.Journal, e)
+	}
 	return c, nil
+}
+
+// legacyIntents turns the intents that schema 2 kept in the cut's own fields into journal
+// entries: a message with no timestamp, a build attempt submitting with no build id, an issue
+// with no number, a promotion comment marked "posting:". Each meant "cutbot may have done
+// this: look before doing it", which is what an intent read back from disk means now.
+func legacyIntents(c *cutbot.Cut) {
+	keys := slices.Sorted(maps.Keys(c.Messages))
+	for _, k := range keys {
+		if !c.Messages[k].Posted() {
+			delete(c.Messages, k)
+			c.Journal = append(c.Journal, cutbot.PostMessage{Message: k})
+		}
+	}
+	for i := range c.Stages {
+		s := &c.Stages[i]
+		a := s.Current()
+		if a == nil {
+			continue
+		}
+		if s.Kind.IsBuild() && a.Status == cutbot.StatusSubmitting && a.BuildID == "" && !c.Intends(cutbot.SubmitBuild{Stage: s.Kind, Attempt: a.N}.Key()) {
+			c.Journal = append(c.Journal, cutbot.SubmitBuild{Stage: s.Kind, Attempt: a.N})
+		}
+		if pr, ok := strings.CutPrefix(a.Outputs["pr_comment"], "posting:"); ok {
+			delete(a.Outputs, "pr_comment")
+			c.Journal = append(c.Journal, cutbot.CommentBuilds{Attempt: a.N, PR: pr})
+		}
+		// Schema 2 showed what a watched stage waited for as a step; it is derived now.
+		if !s.Kind.IsBuild() {
+			a.Step = ""
+		}
+	}
+	if c.Issue != nil && !c.Issue.Known() {
+		c.Journal = append(c.Journal, cutbot.OpenIssue{Repo: c.Issue.Repo})
+		c.Issue = nil
+	}
 }

@@ -19,7 +19,7 @@ import (
 
 // SchemaVersion is the newest schema this binary writes. A database written with a newer
 // schema is refused rather than misread.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
 	bucketMeta      = []byte("meta")
@@ -29,6 +29,8 @@ var (
 	bucketEnvelopes = []byte("envelopes") // Socket Mode envelope id → time first handled
 	bucketReminders = []byte("reminders") // reminder id → reminderRecord JSON
 	bucketFreezes   = []byte("freezes")   // freeze id → freezeRecord JSON
+	bucketEffects   = []byte("effects")   // id of a cut whose journal holds intents → ""
+	bucketShown     = []byte("shown")     // "channel/ts" of a message → digest of what it shows
 
 	keySchema = []byte("schema")
 )
@@ -47,6 +49,34 @@ var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error { // 1 → 2: reminders and cherry-pick freezes
 		for _, b := range [][]byte{bucketReminders, bucketFreezes} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	func(tx *bolt.Tx) error { // 2 → 3: the journal of effects, its index, and what messages show
+		for _, b := range [][]byte{bucketEffects, bucketShown} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		// Every cut is read once, its old intents turned into journal entries, and written
+		// back: from now on the effects index says which cuts have work left.
+		cuts := tx.Bucket(bucketCuts)
+		var all []*cutbot.Cut
+		if err := cuts.ForEach(func(k, _ []byte) error {
+			c, err := getCut(cuts, string(k))
+			if err != nil {
+				return err
+			}
+			legacyIntents(c)
+			all = append(all, c)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, c := range all {
+			if err := putCut(tx, c); err != nil {
 				return err
 			}
 		}
@@ -163,7 +193,7 @@ func (s *Store) CreateCut(ctx context.Context, c *cutbot.Cut) error {
 		}
 		id := formatID(seq)
 		c.ID = id
-		if err := putCut(cuts, c); err != nil {
+		if err := putCut(tx, c); err != nil {
 			return err
 		}
 		if c.Status == cutbot.CutActive {
@@ -198,7 +228,7 @@ func (s *Store) UpdateCut(ctx context.Context, id string, fn func(*cutbot.Cut) e
 		if c.ID != id {
 			return fmt.Errorf("update cut %s: the update changed its id to %q", id, c.ID)
 		}
-		if err := putCut(cuts, c); err != nil {
+		if err := putCut(tx, c); err != nil {
 			return err
 		}
 		if c.Status != cutbot.CutActive {
@@ -285,29 +315,43 @@ func (s *Store) ActiveCuts(ctx context.Context) ([]*cutbot.Cut, error) {
 	return out, err
 }
 
-// CutsWithUnpostedMessages returns the cuts with a message intent but no timestamp, oldest
-// first. It reads every cut: there are a few hundred a year.
-func (s *Store) CutsWithUnpostedMessages(ctx context.Context) ([]*cutbot.Cut, error) {
+// CutsWithEffects returns the cuts, of any status, whose journal holds intents not yet
+// recorded done, oldest first. It reads them through an index, not every cut ever stored.
+func (s *Store) CutsWithEffects(ctx context.Context) ([]*cutbot.Cut, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []*cutbot.Cut
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCuts).ForEach(func(k, _ []byte) error {
-			c, err := getCut(tx.Bucket(bucketCuts), string(k))
+		cuts := tx.Bucket(bucketCuts)
+		return tx.Bucket(bucketEffects).ForEach(func(id, _ []byte) error {
+			c, err := getCut(cuts, string(id))
 			if err != nil {
 				return err
 			}
-			for _, ref := range c.Messages {
-				if !ref.Posted() {
-					out = append(out, c)
-					break
-				}
-			}
+			out = append(out, c)
 			return nil
 		})
 	})
 	return out, err
+}
+
+// Shown returns the digest of what the message at channel/ts was last set to show, if known.
+func (s *Store) Shown(channel, ts string) (string, bool) {
+	var d string
+	s.db.View(func(tx *bolt.Tx) error {
+		d = string(tx.Bucket(bucketShown).Get([]byte(channel + "/" + ts)))
+		return nil
+	})
+	return d, d != ""
+}
+
+// SetShown records the digest of what the message at channel/ts shows now. Concurrent calls
+// share one write transaction (bbolt's Batch).
+func (s *Store) SetShown(channel, ts, digest string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketShown).Put([]byte(channel+"/"+ts), []byte(digest))
+	})
 }
 
 // MarkEnvelope records that the Socket Mode envelope id is being handled and reports whether
@@ -369,10 +413,17 @@ func getCut(b *bolt.Bucket, id string) (*cutbot.Cut, error) {
 	return c, nil
 }
 
-func putCut(b *bolt.Bucket, c *cutbot.Cut) error {
+// putCut writes the cut and keeps the index of cuts with outstanding effects in step.
+func putCut(tx *bolt.Tx, c *cutbot.Cut) error {
 	raw, err := json.Marshal(fromCut(c))
 	if err != nil {
 		return fmt.Errorf("encode cut %s: %w", c.ID, err)
 	}
-	return b.Put([]byte(c.ID), raw)
+	if err := tx.Bucket(bucketCuts).Put([]byte(c.ID), raw); err != nil {
+		return err
+	}
+	if len(c.Journal) > 0 {
+		return tx.Bucket(bucketEffects).Put([]byte(c.ID), []byte{})
+	}
+	return tx.Bucket(bucketEffects).Delete([]byte(c.ID))
 }

@@ -52,7 +52,6 @@ func busyCut(t *testing.T, s *Store) *cutbot.Cut {
 		t.Fatal(err)
 	}
 	events := []cutbot.Event{
-		cutbot.MessageIntent{Key: cutbot.MessageThread, Channel: "C0RELMGMT"},
 		cutbot.MessagePosted{Key: cutbot.MessageThread, Ref: cutbot.MessageRef{Channel: "C0RELMGMT", TS: "1731229200.000100", Permalink: "https://example.slack.com/archives/C0RELMGMT/p1731229200000100"}},
 		cutbot.StartStage{Stage: cutbot.MockStage, By: "U0RM1", BuildVersion: "v1.31.3-rc.0.12+8f0c0a4d"},
 		cutbot.BuildSubmitted{Stage: cutbot.MockStage, Attempt: 1, BuildID: "b-1", LogURL: "https://log/b-1"},
@@ -72,7 +71,7 @@ func busyCut(t *testing.T, s *Store) *cutbot.Cut {
 	}
 	got, err := s.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
 		for i, e := range events {
-			if err := c.Apply(e, t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			if _, err := c.Apply(e, t0.Add(time.Duration(i)*time.Minute)); err != nil {
 				return err
 			}
 		}
@@ -144,7 +143,8 @@ func TestOneActiveCutPerVersion(t *testing.T) {
 
 	// Aborting frees the version for a new cut; the aborted one stays in the record.
 	if _, err := s.UpdateCut(ctx, first.ID, func(c *cutbot.Cut) error {
-		return c.Apply(cutbot.Abort{By: "U0RM1", Reason: "regression found"}, t0)
+		_, err := c.Apply(cutbot.Abort{By: "U0RM1", Reason: "regression found"}, t0)
+		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -173,10 +173,11 @@ func TestUpdateCutErrorStoresNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := s.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
-		if err := c.Apply(cutbot.StartStage{Stage: cutbot.MockStage, By: "U1", BuildVersion: "v1"}, t0); err != nil {
+		if _, err := c.Apply(cutbot.StartStage{Stage: cutbot.MockStage, By: "U1", BuildVersion: "v1"}, t0); err != nil {
 			return err
 		}
-		return c.Apply(cutbot.StartStage{Stage: cutbot.MockStage, By: "U1", BuildVersion: "v1"}, t0) // refused
+		_, err := c.Apply(cutbot.StartStage{Stage: cutbot.MockStage, By: "U1", BuildVersion: "v1"}, t0) // refused
+		return err
 	})
 	if cutbot.ErrorCode(err) != cutbot.ECONFLICT {
 		t.Fatalf("err = %v", err)
@@ -286,22 +287,30 @@ func TestSecondProcessGetsClearError(t *testing.T) {
 }
 
 // TestMigrateFromSchema1 opens a database as the first cutbot wrote it (schema 1, its buckets
-// only) and finds it migrated, its cuts intact.
+// only), with a cut in the shape schema 1 and 2 kept it: intents in the cut's own fields (a
+// message without a timestamp, an attempt submitting without a build id, an issue without a
+// number). It finds it migrated: the cut intact, its intents now in its journal, and the cut
+// in the index of cuts with work left.
 func TestMigrateFromSchema1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cutbot.db")
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCut(t, "v1.31.3")
-	c.ID = "00000001"
+	legacy := `{"id":"00000001","version":"v1.31.3","type":"official","branch":"release-1.31","status":"active",
+		"stages":[{"kind":"mock-stage","attempts":[{"n":1,"status":"submitting","started_by":"U0RM1","started_at":"2026-11-10T09:00:00Z","build_version":"v1.31.3-rc.0.12+8f0c0a4d"}]},
+			{"kind":"mock-release"},{"kind":"nomock-stage"},{"kind":"image-promotion"},{"kind":"nomock-release"},{"kind":"announcement"}],
+		"channel":"C0RELMGMT","opened_by":"U0RM1","opened_at":"2026-11-10T09:00:00Z",
+		"messages":{"thread":{"channel":"C0RELMGMT","ts":"1.1","permalink":"https://x/p11"},"plan":{"channel":"C0RELMGMT"}},
+		"issue":{"repo":"kubernetes/sig-release"},
+		"audit":[{"seq":1,"at":"2026-11-10T09:00:00Z","actor":"U0RM1","action":"cut.opened"}]}`
 	db.Update(func(tx *bolt.Tx) error {
 		meta, _ := tx.CreateBucket(bucketMeta)
 		meta.Put(keySchema, []byte("1"))
 		if err := migrations[0](tx); err != nil {
 			return err
 		}
-		if err := putCut(tx.Bucket(bucketCuts), c); err != nil {
+		if err := tx.Bucket(bucketCuts).Put([]byte("00000001"), []byte(legacy)); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketActive).Put([]byte("v1.31.3"), []byte("00000001"))
@@ -312,14 +321,72 @@ func TestMigrateFromSchema1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	ctx := context.Background()
 	if v, _ := s.SchemaVersion(); v != SchemaVersion {
 		t.Errorf("schema = %d", v)
 	}
-	if got, err := s.ActiveCut(context.Background(), c.Version()); err != nil || got.ID != "00000001" {
-		t.Errorf("cut after migration: %v %v", got, err)
+	got, err := s.ActiveCut(ctx, cutbot.MustParseVersion("v1.31.3"))
+	if err != nil || got.ID != "00000001" {
+		t.Fatalf("cut after migration: %v %v", got, err)
 	}
-	if recs, err := s.ReminderRecords(context.Background()); err != nil || len(recs) != 0 {
+	var keys []string
+	for _, e := range got.Journal {
+		keys = append(keys, e.Key())
+	}
+	if diff := cmp.Diff([]string{"post:plan", "build:mock-stage:1", "issue"}, keys); diff != "" {
+		t.Errorf("journal after migration (-want +got):\n%s", diff)
+	}
+	if _, ok := got.Messages[cutbot.MessagePlan]; ok || got.Issue != nil || !got.Messages[cutbot.MessageThread].Posted() {
+		t.Errorf("intents left in the cut's fields: messages %v, issue %v", got.Messages, got.Issue)
+	}
+	pending, err := s.CutsWithEffects(ctx)
+	if err != nil || len(pending) != 1 || pending[0].ID != "00000001" {
+		t.Errorf("cuts with work left: %v %v", pending, err)
+	}
+	if recs, err := s.ReminderRecords(ctx); err != nil || len(recs) != 0 {
 		t.Errorf("reminders after migration: %v %v", recs, err)
+	}
+}
+
+// TestEffectsIndexAndShown: the index of cuts with work left follows their journals, and what
+// a message shows survives a restart.
+func TestEffectsIndexAndShown(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	c := newCut(t, "v1.31.3") // intends its thread and plan
+	if err := s.CreateCut(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.CutsWithEffects(ctx); len(got) != 1 {
+		t.Fatalf("a new cut is not listed with work left: %v", got)
+	}
+	if _, err := s.UpdateCut(ctx, c.ID, func(c *cutbot.Cut) error {
+		for _, key := range []string{cutbot.MessageThread, cutbot.MessagePlan} {
+			if _, err := c.Apply(cutbot.MessagePosted{Key: key, Ref: cutbot.MessageRef{Channel: "C1", TS: "1." + key}}, t0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.CutsWithEffects(ctx); len(got) != 0 {
+		t.Errorf("a cut with nothing left to do is still listed: %v", got)
+	}
+	if err := s.SetShown("C1", "1.2", "abc"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if d, ok := s2.Shown("C1", "1.2"); !ok || d != "abc" {
+		t.Errorf("shown after reopening = %q %v", d, ok)
+	}
+	if _, ok := s2.Shown("C1", "9.9"); ok {
+		t.Error("an unknown message has a digest")
 	}
 }
 

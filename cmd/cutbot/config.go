@@ -57,6 +57,7 @@ type Config struct {
 	SlackAppToken Secret
 	SlackBotToken Secret
 	SlackAPIURL   string
+	SlackPace     string
 	DB            string
 	Channel       string
 	ManagersGroup string
@@ -134,6 +135,8 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.SlackBotToken }},
 	{Env: "SLACK_API_URL", Flag: "slack-api-url", Default: bot.DefaultAPIURL, Help: "Slack Web API base URL; point it at an emulator or the sandbox's fake.",
 		field: func(c *Config) any { return &c.SlackAPIURL }},
+	{Env: "CUTBOT_SLACK_PACE", Flag: "slack-pace", Default: "slack", Help: "slack: pace every Web API call a little under Slack's published rate limits, most urgent first; off: do not pace (for an emulator without limits). A 429 is waited out either way.",
+		field: func(c *Config) any { return &c.SlackPace }},
 	{Env: "CUTBOT_DB", Flag: "db", Default: "cutbot.db", Help: "bbolt database file with every cut's state. One cutbot process per file.",
 		field: func(c *Config) any { return &c.DB }},
 	{Env: "CUTBOT_CHANNEL", Flag: "channel", Help: "Channel id (C…) where cut threads are posted, e.g. #release-management's.",
@@ -316,6 +319,9 @@ func (c *Config) validate() error {
 		bad("SLACK_API_URL %q is not an http(s) URL, e.g. %s", c.SlackAPIURL, bot.DefaultAPIURL)
 	} else if !strings.HasSuffix(c.SlackAPIURL, "/") {
 		c.SlackAPIURL += "/" // slack-go appends method names to it verbatim
+	}
+	if c.SlackPace != "slack" && c.SlackPace != "off" {
+		bad("CUTBOT_SLACK_PACE %q: use slack (pace to Slack's rate limits) or off (an emulator without limits)", c.SlackPace)
 	}
 	if c.DB == "" {
 		bad("CUTBOT_DB is empty: give the database file, e.g. /var/lib/cutbot/cutbot.db")

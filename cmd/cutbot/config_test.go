@@ -26,6 +26,7 @@ var arrivals = map[string]arrival{
 	"SLACK_APP_TOKEN":               {"xapp-1-A0TEST-1-abc", Secret("xapp-1-A0TEST-1-abc"), func(c Config) any { return c.SlackAppToken }},
 	"SLACK_BOT_TOKEN":               {"xoxb-1-2-abc", Secret("xoxb-1-2-abc"), func(c Config) any { return c.SlackBotToken }},
 	"SLACK_API_URL":                 {"http://127.0.0.1:1/api/", "http://127.0.0.1:1/api/", func(c Config) any { return c.SlackAPIURL }},
+	"CUTBOT_SLACK_PACE":             {"off", "off", func(c Config) any { return c.SlackPace }},
 	"CUTBOT_DB":                     {"/data/x.db", "/data/x.db", func(c Config) any { return c.DB }},
 	"CUTBOT_CHANNEL":                {"C0TEST", "C0TEST", func(c Config) any { return c.Channel }},
 	"CUTBOT_MANAGERS_GROUP":         {"S0TEST", "S0TEST", func(c Config) any { return c.ManagersGroup }},

@@ -235,6 +235,12 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		OnHandled:     m.OnHandled,
 		OnPolled:      m.OnPolled,
 	}
+	if cfg.SlackPace == "off" {
+		bc.SlackLimits = map[string]bot.Limit{}
+		for method := range bot.SlackLimits() {
+			bc.SlackLimits[method] = bot.Unlimited
+		}
+	}
 	if cfg.BuildsEnabled() {
 		cb, err := cloudbuild.New(ctx, cloudbuild.Config{Project: cfg.GCPProject, Region: cfg.GCPRegion, Endpoint: cfg.CloudBuildEndpoint,
 			StageConfig: cfg.StageBuildConfig, ReleaseConfig: cfg.ReleaseBuildConfig})

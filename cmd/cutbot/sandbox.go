@@ -59,6 +59,7 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	verbose := fs.Bool("v", false, "show the bot's logs")
 	step := fs.Duration("build-step", 400*time.Millisecond, "how long each step of a fake build takes")
 	poll := fs.Duration("poll", time.Second, "how often the bot polls the fake Cloud Build")
+	paced := fs.Bool("pace", false, "make the fake workspace enforce Slack's rate limits, and cutbot pace to them (slower, as in a real workspace)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errUsage
@@ -117,10 +118,16 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	if *verbose {
 		logLevel = "info"
 	}
+	pace := "off" // the fake workspace does not limit, unless -pace
+	if *paced {
+		fake.EnforceRateLimits(slackfake.SlackRateLimits())
+		pace = "slack"
+	}
 	opts := fake.Options()
 	vars := map[string]string{
 		"SLACK_APP_TOKEN": opts.AppToken, "SLACK_BOT_TOKEN": opts.BotToken, "SLACK_API_URL": fake.APIURL(),
-		"CUTBOT_DB": *dbPath, "CUTBOT_CHANNEL": sandboxChannel, "CUTBOT_MANAGERS_GROUP": sandboxGroup, "CUTBOT_LOG_LEVEL": logLevel,
+		"CUTBOT_SLACK_PACE": pace,
+		"CUTBOT_DB":         *dbPath, "CUTBOT_CHANNEL": sandboxChannel, "CUTBOT_MANAGERS_GROUP": sandboxGroup, "CUTBOT_LOG_LEVEL": logLevel,
 		"CUTBOT_CLOUDBUILD_ENDPOINT": cb.Addr(), "CUTBOT_STAGE_BUILD_CONFIG": stageConfig, "CUTBOT_RELEASE_BUILD_CONFIG": releaseConfig,
 		"CUTBOT_CI_VERSION_URL": dl.URL + "/ci/", "CUTBOT_POLL_INTERVAL": poll.String(),
 		"GITHUB_TOKEN": sandboxGitHubToken, "GITHUB_API_URL": world.gh.URL(),

@@ -50,7 +50,7 @@ func cutAt(t *testing.T, version string, k cutbot.StageKind) *cutbot.Cut {
 		t.Fatal(err)
 	}
 	c.ID = "00000042"
-	if err := c.Apply(cutbot.GatesChecked{Gates: cutbot.Gates{Checks: []cutbot.GateCheck{{Name: "testgrid", OK: true}}}}, t0); err != nil {
+	if _, err := c.Apply(cutbot.GatesChecked{Gates: cutbot.Gates{Checks: []cutbot.GateCheck{{Name: "testgrid", OK: true}}}}, t0); err != nil {
 		t.Fatal(err)
 	}
 	const bv = "v1.31.3-rc.0.12+8f0c0a4d"
@@ -62,7 +62,7 @@ func cutAt(t *testing.T, version string, k cutbot.StageKind) *cutbot.Cut {
 			events = []cutbot.Event{cutbot.StartStage{Stage: k, By: "U1", BuildVersion: bv}}
 		}
 		for _, e := range events {
-			if err := c.Apply(e, t0); err != nil {
+			if _, err := c.Apply(e, t0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -76,7 +76,7 @@ func cutAt(t *testing.T, version string, k cutbot.StageKind) *cutbot.Cut {
 			if s == cutbot.ImagePromotion {
 				continue
 			}
-			if err := c.Apply(e, t0); err != nil {
+			if _, err := c.Apply(e, t0); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -410,6 +410,10 @@ func (s *Server) advanceLocked() {
 		}
 		if i >= len(b.Steps) {
 			s.finish(b, cloudbuildpb.Build_SUCCESS, -1, "")
+			// It finished when its last step did, not when someone first looked.
+			created := b.CreateTime.AsTime()
+			b.StartTime = timestamppb.New(created.Add(s.auto.Queued))
+			b.FinishTime = timestamppb.New(created.Add(s.auto.Queued + time.Duration(len(b.Steps))*s.auto.Step))
 			continue
 		}
 		s.work(b, i)

@@ -92,7 +92,7 @@ func (s *Server) Click(ctx context.Context, userID, channelID string, b Button) 
 	s.envSeq++
 	id := fmt.Sprintf("fake-envelope-%04d", s.envSeq)
 	respPath := fmt.Sprintf("/actions/%s/%d/fake-response-secret", s.opts.TeamID, s.envSeq)
-	s.responses["/commands"+respPath] = responseTarget{user: userID, channel: channelID}
+	s.responses["/commands"+respPath] = responseTarget{user: userID, channel: channelID, envelope: id}
 	var blocks json.RawMessage
 	if m := s.find(channelID, b.MessageTS); m != nil {
 		blocks = m.Blocks

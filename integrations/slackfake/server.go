@@ -37,6 +37,8 @@ type Options struct {
 	PingInterval time.Duration
 	// Epoch is the Unix second message timestamps start at. Default: the time of New.
 	Epoch int64
+	// Now tells the time of rate limits and of message versions. Default time.Now.
+	Now func() time.Time
 }
 
 // User is a workspace member.
@@ -79,6 +81,7 @@ type Message struct {
 type Version struct {
 	Text   string
 	Blocks json.RawMessage
+	At     time.Time // when it was posted or edited to this
 }
 
 // Edits is how many times the message was updated in place.
@@ -138,9 +141,12 @@ type Server struct {
 	responses  map[string]responseTarget // response_url path → who it answers
 	envSeq     int
 	faults     map[string][]fault
+	limits     RateLimits
+	buckets    map[string]*bucket
+	replied    map[string]time.Time // envelope id → when its first reply came through response_url
 }
 
-type responseTarget struct{ user, channel string }
+type responseTarget struct{ user, channel, envelope string }
 
 type fault struct {
 	err        string
@@ -168,6 +174,9 @@ func New(opts Options) *Server {
 	if opts.Epoch == 0 {
 		opts.Epoch = time.Now().Unix()
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	s := &Server{
 		opts:      opts,
 		users:     map[string]*User{},
@@ -180,6 +189,7 @@ func New(opts Options) *Server {
 		acks:      map[string][]Ack{},
 		responses: map[string]responseTarget{},
 		faults:    map[string][]fault{},
+		replied:   map[string]time.Time{},
 	}
 	s.users[opts.BotUserID] = &User{ID: opts.BotUserID, Name: opts.BotName, RealName: opts.BotName}
 	mux := http.NewServeMux()
@@ -251,6 +261,15 @@ func (s *Server) RateLimit(method string, n int, retryAfter time.Duration) {
 	for range n {
 		s.faults[method] = append(s.faults[method], fault{err: "ratelimited", retryAfter: retryAfter})
 	}
+}
+
+// RepliedAt says when the first reply to the command sent as envelopeID came through its
+// response_url.
+func (s *Server) RepliedAt(envelopeID string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.replied[envelopeID]
+	return t, ok
 }
 
 // Calls returns the Web API calls so far, optionally only those of some methods.

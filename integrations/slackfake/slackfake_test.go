@@ -186,3 +186,62 @@ func TestEnvelopesAsSlackSendsThem(t *testing.T) {
 		t.Errorf("deliveries = %+v", got)
 	}
 }
+
+// TestRateTiers: with Slack's tiers enforced, chat.postMessage takes its burst in a channel
+// and then about one a second, independently per channel; chat.update (Tier 3) takes its
+// burst of 10, then 50 a minute; each refusal is a 429 with the seconds until a token is back.
+func TestRateTiers(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	f := slackfake.New(slackfake.Options{Now: func() time.Time { return now }})
+	t.Cleanup(f.Close)
+	f.AddChannel("C1", "one", f.Options().BotUserID)
+	f.AddChannel("C2", "two", f.Options().BotUserID)
+	f.EnforceRateLimits(slackfake.SlackRateLimits())
+	api := client(f, f.Options().BotToken)
+	ctx := context.Background()
+	post := func(ch string) error {
+		_, _, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("hi", false))
+		return err
+	}
+	for i := range 3 {
+		if err := post("C1"); err != nil {
+			t.Fatalf("post %d of the burst: %v", i+1, err)
+		}
+	}
+	var rl *slack.RateLimitedError
+	if err := post("C1"); !errors.As(err, &rl) || rl.RetryAfter != time.Second {
+		t.Fatalf("the 4th post in a second: %v, want 429 with Retry-After 1s", err)
+	}
+	if err := post("C2"); err != nil {
+		t.Errorf("another channel has its own budget: %v", err)
+	}
+	now = now.Add(time.Second)
+	if err := post("C1"); err != nil {
+		t.Errorf("a second later: %v", err)
+	}
+	_, ts, _ := api.PostMessageContext(ctx, "C2", slack.MsgOptionText("x", false))
+	for i := range 10 {
+		if _, _, _, err := api.UpdateMessageContext(ctx, "C2", ts, slack.MsgOptionText("edit", false)); err != nil {
+			t.Fatalf("edit %d of the burst: %v", i+1, err)
+		}
+	}
+	if _, _, _, err := api.UpdateMessageContext(ctx, "C2", ts, slack.MsgOptionText("edit", false)); !errors.As(err, &rl) || rl.RetryAfter != 2*time.Second {
+		t.Errorf("the 11th edit: %v, want 429 with Retry-After 2s (1.2s rounded up)", err)
+	}
+	now = now.Add(1200 * time.Millisecond)
+	if _, _, _, err := api.UpdateMessageContext(ctx, "C2", ts, slack.MsgOptionText("edit", false)); err != nil {
+		t.Errorf("1.2s later a token is back: %v", err)
+	}
+	limited := 0
+	for _, c := range f.Calls() {
+		if c.Error == "ratelimited" {
+			limited++
+		}
+	}
+	if limited != 2 {
+		t.Errorf("recorded %d refusals, want 2", limited)
+	}
+	if v := f.Messages("C2")[1].Versions; !v[len(v)-1].At.Equal(now) {
+		t.Errorf("the last version's time is %v, want %v", v[len(v)-1].At, now)
+	}
+}

@@ -183,7 +183,7 @@ func (s *Server) SendSlashCommand(ctx context.Context, cmd SlashCommand) (string
 	s.envSeq++
 	id := fmt.Sprintf("fake-envelope-%04d", s.envSeq)
 	respPath := fmt.Sprintf("/commands/%s/%d/fake-response-secret", s.opts.TeamID, s.envSeq)
-	s.responses[respPath] = responseTarget{user: cmd.UserID, channel: cmd.ChannelID}
+	s.responses[respPath] = responseTarget{user: cmd.UserID, channel: cmd.ChannelID, envelope: id}
 	chName := cmd.ChannelID
 	if ch := s.channels[cmd.ChannelID]; ch != nil {
 		chName = ch.Name
@@ -235,7 +235,7 @@ func (s *Server) SendRaw(ctx context.Context, envelopeID string, raw json.RawMes
 			path := fmt.Sprintf("/commands/%s/%d/fake-response-secret", s.opts.TeamID, s.envSeq)
 			user, _ := p["user_id"].(string)
 			ch, _ := p["channel_id"].(string)
-			s.responses[path] = responseTarget{user: user, channel: ch}
+			s.responses[path] = responseTarget{user: user, channel: ch, envelope: envelopeID}
 			p["response_url"] = s.http.URL + path
 			s.mu.Unlock()
 			raw, _ = json.Marshal(env)

@@ -32,10 +32,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	call := Call{Method: method, Params: params, TokenVia: via, At: time.Now()}
+	now := s.opts.Now()
+	call := Call{Method: method, Params: params, TokenVia: via, At: now}
 	var f *fault
 	if q := s.faults[method]; len(q) > 0 {
 		f, s.faults[method] = &q[0], q[1:]
+	} else if over, wait := s.overLimit(method, params.Get("channel"), now); over {
+		f = &fault{err: "ratelimited", retryAfter: wait}
 	}
 	status, res := http.StatusOK, result(nil)
 	switch {
@@ -207,7 +210,7 @@ func (s *Server) postMessage(p url.Values) result {
 		}
 		m.Metadata = &md
 	}
-	m.Versions = []Version{{Text: text, Blocks: blocks}}
+	m.Versions = []Version{{Text: text, Blocks: blocks, At: s.opts.Now()}}
 	ch.Messages = append(ch.Messages, m)
 	s.changes = append(s.changes, Change{Seq: len(s.changes), Message: *m})
 	return result{"ok": true, "channel": ch.ID, "ts": m.TS, "message": s.wire(m, true)}
@@ -255,7 +258,7 @@ func (s *Server) updateMessage(p url.Values) result {
 	}
 	before := Version{Text: m.Text, Blocks: m.Blocks}
 	m.Text, m.Blocks = text, blocks
-	m.Versions = append(m.Versions, Version{Text: text, Blocks: blocks})
+	m.Versions = append(m.Versions, Version{Text: text, Blocks: blocks, At: s.opts.Now()})
 	s.changes = append(s.changes, Change{Seq: len(s.changes), Edited: true, Message: *m, Before: before})
 	return result{"ok": true, "channel": m.Channel, "ts": m.TS, "text": text}
 }
@@ -442,6 +445,9 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 		s.notify()
 		http.Error(w, "no_text", http.StatusBadRequest)
 		return
+	}
+	if _, ok := s.replied[target.envelope]; !ok && target.envelope != "" {
+		s.replied[target.envelope] = s.opts.Now()
 	}
 	if msg.ResponseType == "in_channel" {
 		ch := s.channels[target.channel]
