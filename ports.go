@@ -45,6 +45,10 @@ type Messenger interface {
 	// Post posts the message key of c: the thread's parent into c.Channel, anything else as
 	// a reply in the cut's thread. It waits for Slack's answer (the message's timestamp).
 	Post(ctx context.Context, c *Cut, key string) (MessageRef, error)
+	// PostLater posts the message key of c when Slack's budget allows, the most urgent first,
+	// as the cut stands by then (see Show), and calls done with the outcome. It returns at
+	// once: the cut's owner does not wait on Slack.
+	PostLater(c *Cut, key string, done func(MessageRef, error))
 	// Find looks for the message key of c that an earlier, interrupted Post may have left.
 	Find(ctx context.Context, c *Cut, key string) (MessageRef, bool, error)
 	// Show brings every posted message of c in line with c's state. It returns at once; only

@@ -371,8 +371,16 @@ func (b *Bot) pollOnce(ctx context.Context) {
 func (b *Bot) settle(ctx context.Context, key string) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.HandleTimeout)
 	defer cancel()
-	b.handlers.Settled(ctx, key)
-	b.poster.flush(ctx)
+	// A post's answer is a job on its cut's lane, which may post or edit more: wait until
+	// the lanes, the posts and the edits are all quiet at once.
+	for ctx.Err() == nil {
+		b.handlers.Settled(ctx, "")
+		b.msg.waitPosts(ctx)
+		b.poster.flush(ctx)
+		if b.handlers.Quiet() && !b.msg.postsWaiting() && b.poster.quiet() {
+			return
+		}
+	}
 }
 
 // WaitStarted waits until the bot has handed every cut its unfinished work and that work,
@@ -405,8 +413,14 @@ func (b *Bot) shutdown(stop context.CancelFunc, background *sync.WaitGroup) erro
 	go func() {
 		b.inflight.Wait()
 		background.Wait()
-		b.handlers.Drain(ctx)
-		b.poster.flush(ctx)
+		for ctx.Err() == nil {
+			b.handlers.Drain(ctx)
+			b.msg.waitPosts(ctx)
+			b.poster.flush(ctx)
+			if b.handlers.Quiet() && !b.msg.postsWaiting() && b.poster.quiet() {
+				break
+			}
+		}
 		close(done)
 	}()
 	select {

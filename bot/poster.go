@@ -282,6 +282,13 @@ func (p *poster) flush(ctx context.Context) error {
 	}
 }
 
+// quiet reports whether no edit is pending or in flight.
+func (p *poster) quiet() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.running && len(p.pending) == 0
+}
+
 func (p *poster) count(f func(*posterStats)) {
 	p.mu.Lock()
 	f(&p.stats)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,11 @@ type messenger struct {
 
 	mu      sync.Mutex
 	teamURL string // e.g. https://kubernetes.slack.com/, from auth.test: permalinks are made from it
+	// latest is the newest state of each cut with posts waiting, so that a post shows the cut
+	// as it stands when it goes out, not as it stood when it was asked for.
+	latest map[string]*cutbot.Cut
+	queued map[string][]queuedPost // cut id → its posts waiting, in order
+	posts  pending
 }
 
 func (m *messenger) view() view {
@@ -95,9 +101,133 @@ func (m *messenger) Post(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 	return ref, nil
 }
 
+// PostLater queues the message key of c. Each cut's posts go out in the order they were
+// asked for (a thread reads top to bottom), one cut's after another's by priority: each
+// takes the channel's turn at its priority, then renders the cut as it stands by then and
+// posts it.
+func (m *messenger) PostLater(c *cutbot.Cut, key string, done func(cutbot.MessageRef, error)) {
+	m.mu.Lock()
+	if m.latest == nil {
+		m.latest, m.queued = map[string]*cutbot.Cut{}, map[string][]queuedPost{}
+	}
+	m.latest[c.ID] = c
+	q := m.queued[c.ID]
+	m.queued[c.ID] = append(q, queuedPost{key: key, done: done})
+	m.posts.add()
+	if len(q) == 0 {
+		go m.drainPosts(c.ID)
+	}
+	m.mu.Unlock()
+}
+
+type queuedPost struct {
+	key  string
+	done func(cutbot.MessageRef, error)
+}
+
+// drainPosts posts a cut's queued posts in order until there are none.
+func (m *messenger) drainPosts(cutID string) {
+	for {
+		m.mu.Lock()
+		q := m.queued[cutID]
+		if len(q) == 0 {
+			delete(m.queued, cutID)
+			delete(m.latest, cutID)
+			m.mu.Unlock()
+			return
+		}
+		p, c := q[0], m.latest[cutID]
+		m.mu.Unlock()
+		ref, err := m.postQueued(c, p.key)
+		m.mu.Lock()
+		m.queued[cutID] = m.queued[cutID][1:]
+		m.mu.Unlock()
+		p.done(ref, err)
+		m.posts.done()
+	}
+}
+
+func (m *messenger) postQueued(c *cutbot.Cut, key string) (ref cutbot.MessageRef, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			m.log.Error("posting panicked", "cut", c.ID, "message", key, "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("post %s of cut %s: internal error", key, c.ID)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if b := m.poster.pace.budget("chat.postMessage", c.Channel); b != nil {
+		if _, err := b.wait(ctx, priority(c, key)); err != nil {
+			return cutbot.MessageRef{}, err
+		}
+		ctx = prepaid(ctx)
+	}
+	m.mu.Lock()
+	c = m.latest[c.ID] // the cut as it stands now
+	m.mu.Unlock()
+	return m.Post(ctx, c, key)
+}
+
+// waitPosts waits until no post is waiting (tests and shutdown).
+func (m *messenger) waitPosts(ctx context.Context) error { return m.posts.wait(ctx) }
+
+// pending counts work under way and lets one wait until there is none; unlike a WaitGroup,
+// work may start while someone waits.
+type pending struct {
+	mu   sync.Mutex
+	n    int
+	none chan struct{} // closed while n is 0
+}
+
+func (p *pending) add() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n == 0 {
+		p.none = make(chan struct{})
+	}
+	p.n++
+}
+
+func (p *pending) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n--; p.n == 0 {
+		close(p.none)
+	}
+}
+
+func (p *pending) wait(ctx context.Context) error {
+	for {
+		p.mu.Lock()
+		if p.n == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		none := p.none
+		p.mu.Unlock()
+		select {
+		case <-none:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (m *messenger) postsWaiting() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.queued) > 0
+}
+
 // Show edits every posted message of the cut whose text its state changed; the poster skips
-// the others and sends the rest when Slack's budget allows, the most urgent first.
+// the others and sends the rest when Slack's budget allows, the most urgent first. A post
+// still waiting will show this state too.
 func (m *messenger) Show(c *cutbot.Cut) {
+	m.mu.Lock()
+	if _, waiting := m.latest[c.ID]; waiting {
+		m.latest[c.ID] = c
+	}
+	m.mu.Unlock()
 	v := m.view()
 	for key, ref := range c.Messages {
 		if !ref.Posted() || strings.HasPrefix(key, "audit:") { // a note says what happened then, for good

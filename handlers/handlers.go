@@ -85,6 +85,8 @@ type Handlers struct {
 	channel string
 	log     *slog.Logger
 	timeout time.Duration
+	// replyWait is how long a reply waits for a message it would link.
+	replyWait time.Duration
 
 	builder     cutbot.Builder
 	versions    cutbot.VersionSource
@@ -95,6 +97,7 @@ type Handlers struct {
 	newID       func() string
 	lanes       lanes
 	fresh       freshIntents
+	posting     posting
 	backoff     backoffs
 	gh          ghDeps
 	cal         calendar
@@ -127,7 +130,7 @@ func New(deps Deps) *Handlers {
 		deps.Krel = cutbot.DefaultKrelOptions()
 	}
 	h := &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log,
-		timeout: deps.JobTimeout, builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
+		timeout: deps.JobTimeout, replyWait: 3 * time.Second, builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
 		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel}
 	h.lanes.onPanic = h.recovered
@@ -147,6 +150,9 @@ func (h *Handlers) Settled(ctx context.Context, key string) error {
 	}
 	return h.lanes.idle(ctx, key)
 }
+
+// Quiet reports whether no job is queued or running on any lane.
+func (h *Handlers) Quiet() bool { return h.lanes.quiet() }
 
 // Drain waits, up to ctx, until no job is queued or running on any lane: what SIGTERM waits
 // for before the store closes.
@@ -301,9 +307,9 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		if !existing.Messages[cutbot.MessageThread].Posted() && existing.Spec == spec {
 			// An earlier `cut` stored this cut but its thread could not be posted yet: try now.
 			h.backoff.forget(existing.ID + "/")
-			c := h.settle(ctx, existing)
-			if !c.Messages[cutbot.MessageThread].Posted() {
-				return nil, cutbot.Errorf(cutbot.EUNAVAILABLE, "The cut of %s is recorded, but its thread still cannot be posted; cutbot keeps trying by itself, and nothing will be posted twice.", v)
+			c, posted, err := h.postAndWait(ctx, existing, cutbot.MessageThread)
+			if err != nil || !posted {
+				return nil, cutbot.Errorf(cutbot.EUNAVAILABLE, "The cut of %s is recorded, but its thread still cannot be posted (%v); cutbot keeps trying by itself, and nothing will be posted twice.", v, err)
 			}
 			return CutReply{Cut: c, Headline: "Posted the thread of the cut that an earlier attempt had recorded.", Brief: true}, nil
 		}
@@ -337,15 +343,54 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 	}
 	h.fresh.add(c.ID, c.Journal)
 	h.log.Info("cut opened", "cut", c.ID, "version", v.String(), "type", spec.Type, "branch", spec.Branch, "user", x.req.UserID)
-	// The thread is posted before the reply, which links it; the plan and the issue follow.
-	c, err = h.carry(ctx, c, isThread)
-	if !c.Messages[cutbot.MessageThread].Posted() {
+	// The thread goes out at once, most urgent of all posts; the reply links it if it is out
+	// within a moment, and says so if Slack refused it. The plan and the issue follow.
+	c, posted, err := h.postAndWait(ctx, c, cutbot.MessageThread)
+	switch {
+	case err != nil:
 		return nil, cutbot.Errorf(cutbot.EUNAVAILABLE, "The cut of %s is recorded, but its thread could not be posted (%v). cutbot tries again by itself; run the same `/release cut` to try now. Nothing will be posted twice.", v, err)
+	case !posted:
+		return CutReply{Cut: c, Brief: true, Headline: "Opened the cut; its thread is on its way to the release channel (Slack takes about one message a second there)."}, nil
 	}
 	return CutReply{Cut: c, Brief: true, Headline: "Opened the cut."}, nil
 }
 
-func isThread(e cutbot.Effect) bool { return e == cutbot.PostMessage{Message: cutbot.MessageThread} }
+// postAndWait posts the cut's message key now (after looking for it, if an earlier try may
+// have posted it) and waits a moment for Slack: a reply that links the message waits for
+// it, but not for long (on a busy day Slack takes one post a second in a channel). It
+// returns the cut with the message, when it was posted in time, for the reply.
+func (h *Handlers) postAndWait(ctx context.Context, c *cutbot.Cut, key string) (*cutbot.Cut, bool, error) {
+	e := cutbot.PostMessage{Message: key}
+	if !h.fresh.take(c.ID, e) {
+		ref, found, err := h.msg.Find(ctx, c, key)
+		if err != nil {
+			return c, false, err
+		}
+		if found {
+			c, err = h.change(ctx, c, cutbot.MessagePosted{Key: key, Ref: ref})
+			return c, err == nil, err
+		}
+	}
+	type answer struct {
+		ref cutbot.MessageRef
+		err error
+	}
+	answered := make(chan answer, 1)
+	h.postLater(c, e, func(ref cutbot.MessageRef, err error) { answered <- answer{ref, err} })
+	select {
+	case a := <-answered:
+		if a.err != nil {
+			return c, false, a.err
+		}
+		c = c.Clone()
+		c.Messages[key] = a.ref // for the reply; the lane records it right after
+		return c, true, nil
+	case <-time.After(h.replyWait):
+		return c, false, nil
+	case <-ctx.Done():
+		return c, false, ctx.Err()
+	}
+}
 
 // newCut is a new cut of spec as the real path opens it, with the intents of what opening
 // needs done: its thread and plan, and its issue.

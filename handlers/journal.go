@@ -46,6 +46,39 @@ func (f *freshIntents) add(cutID string, effects []cutbot.Effect) {
 	}
 }
 
+// posting are the posts handed to the messenger and not yet answered, so that carry does not
+// hand them over twice.
+type posting struct {
+	mu   sync.Mutex
+	keys map[string]bool
+}
+
+// start marks a post as under way; it reports false if it already was.
+func (p *posting) start(key string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.keys == nil {
+		p.keys = map[string]bool{}
+	}
+	if p.keys[key] {
+		return false
+	}
+	p.keys[key] = true
+	return true
+}
+
+func (p *posting) busy(key string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.keys[key]
+}
+
+func (p *posting) end(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.keys, key)
+}
+
 // take reports whether the intent was fresh, and makes it uncertain from now on.
 func (f *freshIntents) take(cutID string, e cutbot.Effect) bool {
 	f.mu.Lock()
@@ -94,7 +127,7 @@ func (h *Handlers) carry(ctx context.Context, c *cutbot.Cut, which func(cutbot.E
 			continue
 		}
 		key := c.ID + "/" + e.Key()
-		if h.backoff.wait(key, h.clock.Now()) {
+		if h.backoff.wait(key, h.clock.Now()) || h.posting.busy(key) {
 			continue
 		}
 		uncertain := !h.fresh.take(c.ID, e)
@@ -130,16 +163,18 @@ func (h *Handlers) blocked(c *cutbot.Cut, e cutbot.Effect) bool {
 func (h *Handlers) perform(ctx context.Context, c *cutbot.Cut, e cutbot.Effect, uncertain bool) ([]cutbot.Event, error) {
 	switch e := e.(type) {
 	case cutbot.PostMessage:
-		ref, err := once(ctx, uncertain,
-			func(ctx context.Context) (cutbot.MessageRef, bool, error) { return h.msg.Find(ctx, c, e.Message) },
-			func(ctx context.Context) (cutbot.MessageRef, error) { return h.msg.Post(ctx, c, e.Message) })
-		if err != nil {
-			return nil, err
-		}
 		if uncertain {
-			h.log.Info("message posted or found after an interruption", "cut", c.ID, "message", e.Message, "ts", ref.TS)
+			ref, found, err := h.msg.Find(ctx, c, e.Message)
+			if err != nil {
+				return nil, err
+			}
+			if found {
+				h.log.Info("found a message posted before an interruption", "cut", c.ID, "message", e.Message, "ts", ref.TS)
+				return []cutbot.Event{cutbot.MessagePosted{Key: e.Message, Ref: ref}}, nil
+			}
 		}
-		return []cutbot.Event{cutbot.MessagePosted{Key: e.Message, Ref: ref}}, nil
+		h.postLater(c, e, nil)
+		return nil, nil
 	case cutbot.SubmitBuild:
 		return h.submitBuild(ctx, c, e, uncertain)
 	case cutbot.CancelBuild:
@@ -150,6 +185,46 @@ func (h *Handlers) perform(ctx context.Context, c *cutbot.Cut, e cutbot.Effect, 
 		return h.commentBuilds(ctx, c, e, uncertain)
 	}
 	return nil, fmt.Errorf("no way to carry out %T", e)
+}
+
+// postLater hands a post to the messenger, which posts it when Slack's budget allows; the
+// outcome comes back to the cut's lane as a job of its own, so the lane never waits on
+// Slack. answered, if not nil, hears the outcome too.
+func (h *Handlers) postLater(c *cutbot.Cut, e cutbot.PostMessage, answered func(cutbot.MessageRef, error)) {
+	id, lane, key := c.ID, c.Version().String(), c.ID+"/"+e.Key()
+	if !h.posting.start(key) {
+		return
+	}
+	h.msg.PostLater(c, e.Message, func(ref cutbot.MessageRef, err error) {
+		if err != nil {
+			// Nothing to record: the intent stays, and the next try looks for the message
+			// before posting it (a failure may hide a post that reached Slack).
+			d := h.backoff.fail(key, h.clock.Now())
+			h.posting.end(key)
+			h.log.Warn("post failed; cutbot looks for it, then tries again", "cut", id, "message", e.Message, "err", err, "next_try_in", d)
+		}
+		if answered != nil {
+			answered(ref, err)
+		}
+		if err != nil {
+			return
+		}
+		h.lanes.goAsync(lane, "", func() {
+			defer h.posting.end(key) // only once it is recorded: until then carry must not post it again
+			ctx, cancel := h.jobContext()
+			defer cancel()
+			h.backoff.ok(key)
+			c, err := h.store.Cut(ctx, id)
+			if err == nil {
+				c, err = h.change(ctx, c, cutbot.MessagePosted{Key: e.Message, Ref: ref})
+			}
+			if err != nil {
+				h.log.Error("record a posted message", "cut", id, "message", e.Message, "ts", ref.TS, "err", err)
+				return
+			}
+			h.settle(ctx, c) // what waited for it (the replies waited for the thread)
+		})
+	})
 }
 
 // settle carries out everything the cut still intends and keeps its GitHub issue in step. It

@@ -154,3 +154,10 @@ func (l *lanes) wait(ctx context.Context) error {
 		}
 	}
 }
+
+// quiet reports whether no lane has work.
+func (l *lanes) quiet() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.queues) == 0
+}

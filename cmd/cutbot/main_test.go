@@ -176,7 +176,7 @@ func TestSandboxPlaysTheExampleScript(t *testing.T) {
 		"did you mean v1.31.3?",
 		"Mock Release needs Mock Stage (pending) to succeed first",
 		"› @you: /release next v1.31.3\n",
-		"cutbot replied in the thread in #release-management:\n      :hourglass_flowing_sand: Mock Stage (logs <https://console.cloud.google.com/cloud-build/builds;region=us-central1/9e3779b1-fake-0001?project=k8s-release>)\n      Current status: starting",
+		"cutbot replied in the thread in #release-management:\n      :hourglass_flowing_sand: Mock Stage (logs <https://console.cloud.google.com/cloud-build/builds;region=us-central1/9e3779b1-fake-0001?project=k8s-release>)\n",
 		"    + -> :white_check_mark:",
 		"› @you clicks [Start Mock Release]",
 		":warning: *Confirm No-mock Stage of v1.31.3*: it creates real artifacts.",
