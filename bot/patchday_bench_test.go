@@ -30,8 +30,12 @@ import (
 //
 // Run: go test ./bot -run '^$' -bench PatchDay -benchtime 1x
 func BenchmarkPatchDay(b *testing.B) {
-	for i := 0; i < b.N; i++ {
-		patchDay(b, 10, 500*time.Millisecond)
+	for _, cuts := range []int{4, 10} {
+		b.Run(fmt.Sprintf("cuts=%d", cuts), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				patchDay(b, cuts, 500*time.Millisecond)
+			}
+		})
 	}
 }
 

@@ -33,9 +33,10 @@ type messenger struct {
 	teamURL string // e.g. https://kubernetes.slack.com/, from auth.test: permalinks are made from it
 	// latest is the newest state of each cut with posts waiting, so that a post shows the cut
 	// as it stands when it goes out, not as it stood when it was asked for.
-	latest map[string]*cutbot.Cut
-	queued map[string][]queuedPost // cut id → its posts waiting, in order
-	posts  pending
+	latest   map[string]*cutbot.Cut
+	queued   map[string][]queuedPost // cut id → its posts waiting, in order
+	draining map[string]bool         // cut id → its posts are going out
+	posts    pending
 }
 
 func (m *messenger) view() view {
@@ -55,6 +56,11 @@ func priority(c *cutbot.Cut, key string) Priority {
 		return PriorityReply // the reply to /release cut links it
 	case key == cutbot.MessageThread || key == cutbot.MessageLive:
 		return PriorityProgress
+	case strings.HasPrefix(key, "audit:"):
+		if seq, err := strconv.Atoi(strings.TrimPrefix(key, "audit:")); err == nil && seq <= len(c.Audit) && c.Audit[seq-1].Action == "gates.checked" {
+			return PriorityProgress // what the no-mock stage is allowed on
+		}
+		return PriorityDecoration
 	case strings.HasPrefix(key, "stage:"), strings.HasPrefix(key, "confirm:"):
 		for i := range c.Stages {
 			s := &c.Stages[i]
@@ -101,20 +107,24 @@ func (m *messenger) Post(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 	return ref, nil
 }
 
-// PostLater queues the message key of c. Each cut's posts go out in the order they were
-// asked for (a thread reads top to bottom), one cut's after another's by priority: each
-// takes the channel's turn at its priority, then renders the cut as it stands by then and
-// posts it.
+// PostLater queues the message key of c. Each cut's posts go out one at a time, the most
+// urgent first and otherwise in the order they were asked for (a thread reads top to
+// bottom: a stage's line does not wait behind the plan, but "is live" comes before the
+// reminder to thaw); the cuts' posts take the channel's turns by priority. Each renders the
+// cut as it stands when it goes out.
 func (m *messenger) PostLater(c *cutbot.Cut, key string, done func(cutbot.MessageRef, error)) {
 	m.mu.Lock()
 	if m.latest == nil {
 		m.latest, m.queued = map[string]*cutbot.Cut{}, map[string][]queuedPost{}
 	}
 	m.latest[c.ID] = c
-	q := m.queued[c.ID]
-	m.queued[c.ID] = append(q, queuedPost{key: key, done: done})
+	m.queued[c.ID] = append(m.queued[c.ID], queuedPost{key: key, done: done})
 	m.posts.add()
-	if len(q) == 0 {
+	if !m.draining[c.ID] {
+		if m.draining == nil {
+			m.draining = map[string]bool{}
+		}
+		m.draining[c.ID] = true
 		go m.drainPosts(c.ID)
 	}
 	m.mu.Unlock()
@@ -125,7 +135,7 @@ type queuedPost struct {
 	done func(cutbot.MessageRef, error)
 }
 
-// drainPosts posts a cut's queued posts in order until there are none.
+// drainPosts posts a cut's queued posts, most urgent first, until there are none.
 func (m *messenger) drainPosts(cutID string) {
 	for {
 		m.mu.Lock()
@@ -133,15 +143,21 @@ func (m *messenger) drainPosts(cutID string) {
 		if len(q) == 0 {
 			delete(m.queued, cutID)
 			delete(m.latest, cutID)
+			delete(m.draining, cutID)
 			m.mu.Unlock()
 			return
 		}
-		p, c := q[0], m.latest[cutID]
+		c := m.latest[cutID]
+		i := 0
+		for j := range q {
+			if priority(c, q[j].key) < priority(c, q[i].key) {
+				i = j
+			}
+		}
+		p := q[i]
+		m.queued[cutID] = append(q[:i:i], q[i+1:]...)
 		m.mu.Unlock()
 		ref, err := m.postQueued(c, p.key)
-		m.mu.Lock()
-		m.queued[cutID] = m.queued[cutID][1:]
-		m.mu.Unlock()
 		p.done(ref, err)
 		m.posts.done()
 	}
@@ -216,7 +232,7 @@ func (p *pending) wait(ctx context.Context) error {
 func (m *messenger) postsWaiting() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.queued) > 0
+	return len(m.draining) > 0
 }
 
 // Show edits every posted message of the cut whose text its state changed; the poster skips

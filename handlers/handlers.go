@@ -130,7 +130,7 @@ func New(deps Deps) *Handlers {
 		deps.Krel = cutbot.DefaultKrelOptions()
 	}
 	h := &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log,
-		timeout: deps.JobTimeout, replyWait: 3 * time.Second, builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
+		timeout: deps.JobTimeout, replyWait: 800 * time.Millisecond, builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
 		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel}
 	h.lanes.onPanic = h.recovered
