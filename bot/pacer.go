@@ -57,8 +57,10 @@ type Priority int
 const (
 	// PriorityReply is what answers the person who just acted.
 	PriorityReply Priority = iota
+	// PriorityOutcome is a stage's outcome on its line: ✅, ❌, cancelled.
+	PriorityOutcome
 	// PriorityProgress is where a cut stands: its thread's parent, a stage's line when the
-	// stage starts or ends, a confirmation.
+	// stage starts, a confirmation, a gate's result.
 	PriorityProgress
 	// PriorityDecoration is the rest: a build's step, notes, the plan.
 	PriorityDecoration
@@ -220,41 +222,53 @@ func retryAfter(resp *http.Response) time.Duration {
 	return time.Second
 }
 
-// budget hands out one method's tokens, the most urgent waiter first, FIFO within a priority.
+// budget hands out one method's tokens, the most urgent waiter first, in arrival order
+// within a priority. A waiter's priority is asked again each time a token is handed out, so
+// a waiter whose work became more urgent while it waited moves up.
 type budget struct {
 	lim   *rate.Limiter
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 
 	mu      sync.Mutex
-	waiters [priorities][]chan struct{}
+	waiters []*waiter
+	seq     uint64
 	serving bool
 	until   time.Time // paused by a 429 until then
 }
 
-// wait blocks until the caller may make one call, and says how long it waited.
+type waiter struct {
+	prio  func() Priority
+	seq   uint64
+	ready chan struct{}
+}
+
+// wait blocks until the caller may make one call at priority p, and says how long it waited.
 func (b *budget) wait(ctx context.Context, p Priority) (time.Duration, error) {
-	if p < 0 || p >= priorities {
-		p = PriorityProgress
-	}
+	return b.waitFor(ctx, func() Priority { return p })
+}
+
+// waitFor is wait with a priority that may change while the caller waits.
+func (b *budget) waitFor(ctx context.Context, prio func() Priority) (time.Duration, error) {
 	start := b.now()
-	ch := make(chan struct{})
 	b.mu.Lock()
-	b.waiters[p] = append(b.waiters[p], ch)
+	b.seq++
+	w := &waiter{prio: prio, seq: b.seq, ready: make(chan struct{})}
+	b.waiters = append(b.waiters, w)
 	if !b.serving {
 		b.serving = true
 		go b.serve()
 	}
 	b.mu.Unlock()
 	select {
-	case <-ch:
+	case <-w.ready:
 		return b.now().Sub(start), nil
 	case <-ctx.Done():
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		for i, w := range b.waiters[p] {
-			if w == ch {
-				b.waiters[p] = append(b.waiters[p][:i], b.waiters[p][i+1:]...)
+		for i, o := range b.waiters {
+			if o == w {
+				b.waiters = append(b.waiters[:i], b.waiters[i+1:]...)
 				return 0, fmt.Errorf("waiting for Slack's rate limit: %w", ctx.Err())
 			}
 		}
@@ -267,7 +281,7 @@ func (b *budget) wait(ctx context.Context, p Priority) (time.Duration, error) {
 func (b *budget) serve() {
 	for {
 		b.mu.Lock()
-		if b.empty() {
+		if len(b.waiters) == 0 {
 			b.serving = false
 			b.mu.Unlock()
 			return
@@ -289,24 +303,19 @@ func (b *budget) serve() {
 			b.sleep(context.Background(), d)
 		}
 		b.mu.Lock()
-		for p := range b.waiters {
-			if len(b.waiters[p]) > 0 {
-				close(b.waiters[p][0])
-				b.waiters[p] = b.waiters[p][1:]
-				break
+		if len(b.waiters) > 0 {
+			best := 0
+			bestPrio := b.waiters[0].prio()
+			for i, w := range b.waiters[1:] {
+				if p := w.prio(); p < bestPrio {
+					best, bestPrio = i+1, p
+				}
 			}
+			close(b.waiters[best].ready)
+			b.waiters = append(b.waiters[:best], b.waiters[best+1:]...)
 		}
 		b.mu.Unlock()
 	}
-}
-
-func (b *budget) empty() bool {
-	for _, w := range b.waiters {
-		if len(w) > 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // pause holds every call of the method back for d (a 429's Retry-After).

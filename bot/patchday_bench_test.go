@@ -223,6 +223,9 @@ func patchDay(b *testing.B, cuts int, poll time.Duration) {
 			for _, ver := range m.Versions {
 				if strings.Contains(ver.Text, ":white_check_mark:") {
 					delays = append(delays, ver.At.Sub(bl.FinishTime.AsTime()))
+					if testing.Verbose() {
+						b.Logf("build %s: created %s, finished %s, line posted %s, ✅ %s", bl.Id[:8], bl.CreateTime.AsTime().Sub(start), bl.FinishTime.AsTime().Sub(start), m.Versions[0].At.Sub(start), ver.At.Sub(start))
+					}
 					break
 				}
 			}

@@ -64,9 +64,15 @@ func priority(c *cutbot.Cut, key string) Priority {
 	case strings.HasPrefix(key, "stage:"), strings.HasPrefix(key, "confirm:"):
 		for i := range c.Stages {
 			s := &c.Stages[i]
-			for j := range s.Attempts {
-				if c.LineKey(s.Kind, j+1) == key && s.Attempts[j].Status == cutbot.StatusRunning && s.Kind.IsBuild() {
+			for j, a := range s.Attempts {
+				if c.LineKey(s.Kind, j+1) != key {
+					continue
+				}
+				switch {
+				case a.Status == cutbot.StatusRunning && s.Kind.IsBuild():
 					return PriorityDecoration // a build's steps
+				case !a.Status.InFlight():
+					return PriorityOutcome // ✅, ❌: what everyone waits for
 				}
 			}
 		}
@@ -147,40 +153,56 @@ func (m *messenger) drainPosts(cutID string) {
 			m.mu.Unlock()
 			return
 		}
-		c := m.latest[cutID]
-		i := 0
-		for j := range q {
-			if priority(c, q[j].key) < priority(c, q[i].key) {
-				i = j
+		channel := m.latest[cutID].Channel
+		m.mu.Unlock()
+		// Take the channel's turn at the priority of this cut's most urgent post, asked again
+		// while waiting (a stage's line queued behind the plan moves the cut up), then post
+		// whatever is most urgent by then, as the cut stands by then.
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+		if b := m.poster.pace.budget("chat.postMessage", channel); b != nil {
+			if _, err := b.waitFor(ctx, func() Priority { _, _, p := m.nextPost(cutID); return p }); err == nil {
+				ctx = prepaid(ctx)
 			}
 		}
+		m.mu.Lock()
+		i, c, _ := m.nextPostLocked(cutID)
+		q = m.queued[cutID]
 		p := q[i]
 		m.queued[cutID] = append(q[:i:i], q[i+1:]...)
 		m.mu.Unlock()
-		ref, err := m.postQueued(c, p.key)
+		ref, err := m.postQueued(ctx, c, p.key)
+		cancel()
 		p.done(ref, err)
 		m.posts.done()
 	}
 }
 
-func (m *messenger) postQueued(c *cutbot.Cut, key string) (ref cutbot.MessageRef, err error) {
+// nextPost is the index of the cut's most urgent queued post, the cut as it stands, and the
+// post's priority.
+func (m *messenger) nextPost(cutID string) (int, *cutbot.Cut, Priority) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.nextPostLocked(cutID)
+}
+
+func (m *messenger) nextPostLocked(cutID string) (int, *cutbot.Cut, Priority) {
+	c, q := m.latest[cutID], m.queued[cutID]
+	best, bestPrio := 0, PriorityDecoration+1
+	for i, p := range q {
+		if pr := priority(c, p.key); pr < bestPrio {
+			best, bestPrio = i, pr
+		}
+	}
+	return best, c, bestPrio
+}
+
+func (m *messenger) postQueued(ctx context.Context, c *cutbot.Cut, key string) (ref cutbot.MessageRef, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			m.log.Error("posting panicked", "cut", c.ID, "message", key, "panic", p, "stack", string(debug.Stack()))
 			err = fmt.Errorf("post %s of cut %s: internal error", key, c.ID)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	if b := m.poster.pace.budget("chat.postMessage", c.Channel); b != nil {
-		if _, err := b.wait(ctx, priority(c, key)); err != nil {
-			return cutbot.MessageRef{}, err
-		}
-		ctx = prepaid(ctx)
-	}
-	m.mu.Lock()
-	c = m.latest[c.ID] // the cut as it stands now
-	m.mu.Unlock()
 	return m.Post(ctx, c, key)
 }
 
