@@ -405,6 +405,7 @@ func (b *Bot) PosterStats() (edits, skipped, coalesced, rateLimited, posts int) 
 // being handled, every job on the cuts' lanes and the edits they asked for. The store is
 // closed by the caller, after.
 func (b *Bot) shutdown(stop context.CancelFunc, background *sync.WaitGroup) error {
+	b.log.Info("stopping: finishing the work in progress", "grace", b.cfg.ShutdownGrace)
 	stop() // no more ticks, no new connection
 	<-b.cron.Stop().Done()
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ShutdownGrace)
@@ -426,7 +427,7 @@ func (b *Bot) shutdown(stop context.CancelFunc, background *sync.WaitGroup) erro
 	select {
 	case <-done:
 		if ctx.Err() == nil {
-			b.log.Info("stopped; no command was in progress")
+			b.log.Info("stopped: nothing left in progress")
 			return nil
 		}
 	case <-ctx.Done():

@@ -30,7 +30,7 @@ func TestCutOpensThread(t *testing.T) {
 	if parent.Text != ":thread: Release Cut v1.31.3 (GH Issue: not linked yet)" {
 		t.Errorf("parent text = %q", parent.Text)
 	}
-	mustContain(t, "parent", fake.Text(parent), "official release from `release-1.31`", "opened by @alice", "Planned, next: Mock Stage")
+	mustContain(t, "parent", fake.Text(parent), "official release from `release-1.31`", "opened by @alice", "Next: Mock Stage")
 	replies := repliesTo(msgs, parent.TS)
 	if len(replies) != 1 {
 		t.Fatalf("replies = %d, want the plan:\n%s", len(replies), fake.Transcript(channelID))

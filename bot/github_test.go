@@ -215,17 +215,14 @@ func TestPromotionChase(t *testing.T) {
 	bl.gh.SetStatus(k8sio, sha, "post-k8sio-image-promo", "failure", "https://prow.k8s.io/view/gs/kubernetes-ci-logs/logs/post-k8sio-image-promo/100")
 	bl.poll(t)
 	mustContain(t, "job failed", fake.Transcript(channelID), ":x: post-k8sio-image-promo failed: https://prow.k8s.io/view/gs/kubernetes-ci-logs/logs/post-k8sio-image-promo/100; cutbot keeps watching for a rerun")
-	if _, ok := fake.FindButton(channelID, "Start No-mock Release"); ok {
-		t.Fatal("the no-mock release is offered before the promotion passed")
-	}
+	r.click(alice, "Next stage")
+	mustContain(t, "next during the promotion", r.lastReply(alice), "Image Promotion is running; wait for it")
 	r.stop()
 	r = startBotWith(t, fake, r.dbPath, bl)
 	bl.gh.SetStatus(k8sio, sha, "post-k8sio-image-promo", "success", "https://prow.k8s.io/view/gs/kubernetes-ci-logs/logs/post-k8sio-image-promo/101")
 	bl.poll(t)
 	mustContain(t, "promoted", fake.Transcript(channelID), "-> Image promotion is :white_check_mark:")
-	if _, ok := fake.FindButton(channelID, "Start No-mock Release"); !ok {
-		t.Error("the no-mock release is not offered after the promotion")
-	}
+	mustContain(t, "parent after the promotion", fake.Text(parent(t, fake)), "Next: No-mock Release", "[Next stage]")
 	if got := bl.gh.CommentsOn(k8sio, pr); len(got) != 1 {
 		t.Errorf("the PR got %d comments across restarts, want 1", len(got))
 	}
@@ -288,11 +285,11 @@ func TestIsLive(t *testing.T) {
 	sha := bl.gh.Merge("kubernetes/k8s.io", pr)
 	bl.gh.SetStatus("kubernetes/k8s.io", sha, "post-k8sio-image-promo", "success", "https://prow.k8s.io/view/x/1")
 	bl.poll(t)
-	r.click(bob, "Start No-mock Release")
+	r.click(bob, "Next stage")
 	r.click(bob, "Confirm No-mock Release")
 	bl.cb.Succeed(bl.lastBuild(t))
 	bl.poll(t)
-	mustContain(t, "waiting for the release", fake.Text(parent(t, fake)), "Announcement under way (attempt 1)")
+	mustContain(t, "waiting for the release", fake.Text(parent(t, fake)), "Next: Announcement", ":white_check_mark: No-mock Release")
 	if strings.Contains(fake.Transcript(channelID), "is live! (shoutout") {
 		t.Fatal("announced before the GitHub release exists")
 	}

@@ -111,68 +111,62 @@ func (v view) group() string {
 	return "<!subteam^" + v.ManagersGroup + ">"
 }
 
-// ThreadParent renders the parent message of a cut's thread. It shows where the cut stands
-// and, when the next stage can start, a button that starts it.
+// ThreadParent renders the parent message of a cut's thread: the handbook's title, what the
+// cut has finished, and a button that goes on with it. It changes only when a stage ends:
+// what runs now is its own line's business, so starting a stage edits no parent.
 func (v view) ThreadParent(c *cutbot.Cut) (string, []slack.Block) {
 	title, linked := threadTitle(c)
-	standing := fmt.Sprintf("%s %s", statusEmoji(c), capitalize(c.Standing()))
-	if c.Status == cutbot.CutAborted {
-		standing = fmt.Sprintf(":no_entry: Aborted by %s: %s", user(lastActor(c, "cut.aborted")), escape(c.AbortReason))
-	}
-	if c.Pending != nil {
-		standing += fmt.Sprintf(" · waiting for %s to confirm %s", user(c.Pending.By), c.Pending.Stage.Title())
-	}
 	blocks := []slack.Block{
 		section(linked),
-		contextBlock(specLine(c), "opened by "+user(c.OpenedBy), standing),
+		contextBlock(specLine(c), "opened by "+user(c.OpenedBy), parentStanding(c)),
 		contextBlock(progress(c)),
 	}
 	if c.Attention != "" {
 		blocks = append(blocks, section(":rotating_light: *Needs a person:* "+escape(c.Attention)))
 	}
-	if b := v.nextButton(c); b != nil {
+	if v.Builds && c.Status == cutbot.CutActive && c.Next() != nil {
+		b := slack.NewButtonBlockElement(handlers.ActionNext, handlers.ActionValue(c, ""), slack.NewTextBlockObject(slack.PlainTextType, "Next stage", false, false))
+		b.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("next", b))
 	}
 	return title, blocks
 }
 
-// progress is the plan at a glance: each stage's emoji and name, in order. It changes only
-// when a stage does, as the parent should.
+// parentStanding says where the cut stands as of its last finished stage.
+func parentStanding(c *cutbot.Cut) string {
+	switch c.Status {
+	case cutbot.CutAborted:
+		return fmt.Sprintf(":no_entry: Aborted by %s: %s", user(lastActor(c, "cut.aborted")), escape(c.AbortReason))
+	case cutbot.CutDone:
+		return ":white_check_mark: Done"
+	}
+	next := c.Next()
+	if next == nil {
+		return ":white_check_mark: Done"
+	}
+	switch st := next.Status(); st {
+	case cutbot.StatusFailed, cutbot.StatusCancelled:
+		return fmt.Sprintf(":large_blue_circle: %s %s (attempt %d)", next.Kind.Title(), st, next.Current().N)
+	}
+	return ":large_blue_circle: Next: " + next.Kind.Title()
+}
+
+// progress is the plan at a glance: each stage's outcome, in order (a stage under way shows
+// as not done yet; its line shows it running).
 func progress(c *cutbot.Cut) string {
 	var parts []string
 	for i := range c.Stages {
 		s := &c.Stages[i]
 		emoji := stageEmoji(s.Status())
-		if s.Status() == cutbot.StatusPending && c.Status == cutbot.CutAborted {
+		switch {
+		case s.Status().InFlight():
+			emoji = stageEmoji(cutbot.StatusPending)
+		case s.Status() == cutbot.StatusPending && c.Status == cutbot.CutAborted:
 			emoji = ":heavy_minus_sign:"
 		}
 		parts = append(parts, emoji+" "+s.Kind.Title())
 	}
 	return strings.Join(parts, " → ")
-}
-
-// nextButton is the button that starts the cut's next stage, when one can start now.
-func (v view) nextButton(c *cutbot.Cut) *slack.ButtonBlockElement {
-	if !v.Builds || c.Status != cutbot.CutActive || c.Pending != nil {
-		return nil
-	}
-	next := c.Next()
-	if next == nil || !next.Kind.IsBuild() {
-		return nil
-	}
-	label, action := "Start "+next.Kind.Title(), handlers.ActionNext
-	switch next.Status() {
-	case cutbot.StatusPending:
-	case cutbot.StatusFailed, cutbot.StatusCancelled:
-		label, action = "Retry "+next.Kind.Title(), handlers.ActionRetry
-	default:
-		return nil
-	}
-	b := slack.NewButtonBlockElement(action, handlers.ActionValue(c, string(next.Kind)), slack.NewTextBlockObject(slack.PlainTextType, label, false, false))
-	if next.Kind.IsMock() {
-		b.Style = slack.StylePrimary
-	}
-	return b
 }
 
 func lastActor(c *cutbot.Cut, action string) string {

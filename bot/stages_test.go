@@ -59,7 +59,7 @@ func TestStagesOnCloudBuild(t *testing.T) {
 	bl := newBuilds(t)
 	r := startBotWith(t, fake, "", bl)
 	r.run(alice, "cut v1.31.3")
-	if _, ok := fake.FindButton(channelID, "Start Mock Stage"); !ok {
+	if _, ok := fake.FindButton(channelID, "Next stage"); !ok {
 		t.Fatalf("the thread has no Start button:\n%s", fake.Transcript(channelID))
 	}
 
@@ -105,10 +105,10 @@ func TestStagesOnCloudBuild(t *testing.T) {
 	if len(stageLines(fake, "Mock Stage")) != 1 {
 		t.Errorf("the stage has %d lines; its line should be edited in place", len(stageLines(fake, "Mock Stage")))
 	}
-	mustContain(t, "parent", fake.Text(parent(t, fake)), "Next: Mock Release", "[Start Mock Release]")
+	mustContain(t, "parent", fake.Text(parent(t, fake)), "Next: Mock Release", "[Next stage]")
 
 	// Mock release, from the button: it builds from the mock stage's build version.
-	r.click(alice, "Start Mock Release")
+	r.click(alice, "Next stage")
 	mustContain(t, "button reply", r.lastReply(alice), "Started Mock Release (attempt 1).")
 	req = bl.cb.Requests("CreateBuild")[1]
 	if req.Build.Substitutions["_BUILDVERSION"] != "v1.31.3-rc.0.12+8f0c0a4d" || !slices.Contains(req.Build.Tags, "RELEASE") {
@@ -158,7 +158,7 @@ func TestStagesOnCloudBuild(t *testing.T) {
 	// Image promotion: cutbot starts watching for the PR; once promoted, the no-mock release
 	// builds from the no-mock stage's version.
 	mustContain(t, "kpromo note", fake.Transcript(channelID), "kpromo pr --fork=<your GitHub user> --tag=\"v1.31.3\"")
-	mustContain(t, "parent while promoting", fake.Text(parent(t, fake)), "Image Promotion under way (attempt 1)")
+	mustContain(t, "parent while promoting", fake.Text(parent(t, fake)), "Next: Image Promotion", ":white_check_mark: No-mock Stage → :white_circle: Image Promotion")
 	mustContain(t, "promotion line before the PR", fake.Transcript(channelID), ":hourglass_flowing_sand: Image promotion of v1.31.3: run")
 	pr := bl.gh.AddPR("kubernetes/k8s.io", "releng: Image promotion for kubernetes v1.31.3", "kubernetes-v1.31.3-image-promotion", "alice", "do-not-merge/hold")
 	bl.poll(t)
@@ -167,7 +167,7 @@ func TestStagesOnCloudBuild(t *testing.T) {
 	bl.gh.SetStatus("kubernetes/k8s.io", sha, "post-k8sio-image-promo", "success", "https://prow.k8s.io/view/gs/kubernetes-ci-logs/logs/post-k8sio-image-promo/42")
 	bl.poll(t)
 	mustContain(t, "promotion", fake.Transcript(channelID), "-> Image promotion is :white_check_mark:")
-	r.click(alice, "Start No-mock Release")
+	r.click(alice, "Next stage")
 	r.click(alice, "Confirm No-mock Release")
 	req = bl.cb.Requests("CreateBuild")[3]
 	if req.Build.Substitutions["_BUILDVERSION"] != "v1.31.3-rc.0.14+9e1d1b5e" || req.Build.Substitutions["_KUBERNETES_GCS_BUCKET"] != "gs://kubernetes-release/stage/v1.31.3-rc.0.14+9e1d1b5e/v1.31.3/gcs-stage/v1.31.3" {
@@ -225,7 +225,7 @@ func TestFailureRetryAndCancel(t *testing.T) {
 	bl.poll(t)
 	line := fake.Text(lastLine(t, fake, "Mock Stage"))
 	mustContain(t, "failed line", line, `-> :x: failed at staging: Build step 2 "staging" failed`, "(after 12m 0s)", "[Retry Mock Stage]", first)
-	mustContain(t, "parent", fake.Text(parent(t, fake)), "Mock Stage failed (attempt 1)", "[Retry Mock Stage]")
+	mustContain(t, "parent", fake.Text(parent(t, fake)), "Mock Stage failed (attempt 1)", ":x: Mock Stage → ")
 	r.run(alice, "next v1.31.3")
 	mustContain(t, "next after failure", r.lastReply(alice), "Mock Stage failed; `/release retry v1.31.3` runs it again")
 
@@ -401,4 +401,40 @@ func TestBuildsNotConfigured(t *testing.T) {
 	if _, ok := fake.FindButton(channelID, "Start"); ok {
 		t.Error("a Start button is shown although builds are not configured")
 	}
+}
+
+// panicky is a Builder that panics submitting the builds of one cut.
+type panicky struct {
+	cutbot.Builder
+	cutID string
+}
+
+func (p panicky) Submit(ctx context.Context, req cutbot.BuildRequest) (cutbot.BuildRef, error) {
+	if req.CutID == p.cutID {
+		panic("injected: the builder blew up")
+	}
+	return p.Builder.Submit(ctx, req)
+}
+
+// TestPanicInOneCut: a panic in one cut's effect, through the real bot. The process lives, the
+// thread of that cut says it needs a person, and the other cut's build goes on.
+func TestPanicInOneCut(t *testing.T) {
+	fake := workspace(t)
+	bl := newBuilds(t)
+	r := startBotEdit(t, fake, "", bl, func(c *Config) { c.Builder = panicky{Builder: c.Builder, cutID: "00000002"} })
+	r.run(alice, "cut v1.31.3")
+	r.run(alice, "cut v1.30.7")
+	r.run(alice, "next v1.30.7")
+	mustContain(t, "reply", r.lastReply(alice), "Internal error")
+	mustContain(t, "thread", fake.Transcript(channelID), ":rotating_light: @release-managers: cutbot hit an internal error while working on this cut (injected: the builder blew up)")
+	mustContain(t, "parent", fake.Text(topLevel(fake.Messages(channelID))[1]), "Needs a person")
+	r.run(bob, "next v1.31.3")
+	mustContain(t, "other cut", r.lastReply(bob), "Started Mock Stage (attempt 1).")
+	bl.cb.Succeed(bl.lastBuild(t))
+	bl.poll(t)
+	if !strings.Contains(lastLine(t, fake, "Mock Stage").Text, "-> :white_check_mark:") {
+		t.Errorf("the other cut's build did not go on: %s", lastLine(t, fake, "Mock Stage").Text)
+	}
+	r.run(guest, "status")
+	mustContain(t, "status", r.lastReply(guest), "needs a person: cutbot hit an internal error")
 }

@@ -98,6 +98,7 @@ type Handlers struct {
 	lanes       lanes
 	fresh       freshIntents
 	posting     posting
+	toShow      toShow
 	backoff     backoffs
 	gh          ghDeps
 	cal         calendar
@@ -134,6 +135,7 @@ func New(deps Deps) *Handlers {
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
 		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel}
 	h.lanes.onPanic = h.recovered
+	h.lanes.after = h.showChanged
 	return h
 }
 

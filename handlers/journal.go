@@ -111,8 +111,46 @@ func (h *Handlers) change(ctx context.Context, c *cutbot.Cut, events ...cutbot.E
 		return c, err
 	}
 	h.fresh.add(next.ID, added)
-	h.msg.Show(next)
+	h.toShow.mark(next)
 	return next, nil
+}
+
+// toShow are the cuts a job on a lane changed, as they stand now: they are shown once, when
+// the job ends, so that a job's several changes cost one edit of each message, not one per
+// change.
+type toShow struct {
+	mu   sync.Mutex
+	cuts map[string]*cutbot.Cut // cut id → the cut
+}
+
+func (t *toShow) mark(c *cutbot.Cut) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cuts == nil {
+		t.cuts = map[string]*cutbot.Cut{}
+	}
+	t.cuts[c.ID] = c
+}
+
+// take removes and returns the cuts of the lane key.
+func (t *toShow) take(key string) []*cutbot.Cut {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*cutbot.Cut
+	for id, c := range t.cuts {
+		if c.Version().String() == key {
+			out = append(out, c)
+			delete(t.cuts, id)
+		}
+	}
+	return out
+}
+
+// showChanged shows the cuts a job on the lane key changed.
+func (h *Handlers) showChanged(key string) {
+	for _, c := range h.toShow.take(key) {
+		h.msg.Show(c)
+	}
 }
 
 // carry carries out the cut's intents, in the order the changes needed them, each exactly

@@ -19,6 +19,8 @@ import (
 // goes on.
 type lanes struct {
 	onPanic func(key string, p any, stack []byte)
+	// after runs after every job on the lane of key (shows what the job changed, once).
+	after func(key string)
 
 	mu      sync.Mutex
 	queues  map[string]*lane
@@ -108,6 +110,9 @@ func (l *lanes) drain(key string, q *lane) {
 
 func (l *lanes) run(key string, j job) {
 	defer close(j.done)
+	if l.after != nil {
+		defer l.after(key)
+	}
 	defer func() {
 		if p := recover(); p != nil && l.onPanic != nil {
 			stack := debug.Stack()

@@ -100,8 +100,15 @@ func (h *Handlers) next(x *execution) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	return h.nextStage(x.ctx, x.req.UserID, c, x.inv.Arg(1), x.inv.Flags["force"])
+}
+
+// nextStage starts the stage named, or the cut's next one: what `/release next` and the
+// thread's "Next stage" button do.
+func (h *Handlers) nextStage(ctx context.Context, user string, c *cutbot.Cut, name, force string) (Reply, error) {
 	var k cutbot.StageKind
-	if name := x.inv.Arg(1); name != "" {
+	var err error
+	if name != "" {
 		if k, err = cutbot.ParseStageKind(name); err != nil {
 			return nil, err
 		}
@@ -118,7 +125,7 @@ func (h *Handlers) next(x *execution) (Reply, error) {
 		}
 		k = s.Kind
 	}
-	return h.startStage(x.ctx, x.req.UserID, c, k, x.inv.Flags["force"])
+	return h.startStage(ctx, user, c, k, force)
 }
 
 func (h *Handlers) retry(x *execution) (Reply, error) {
@@ -556,11 +563,15 @@ func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) Reply {
 				return nil, err
 			}
 			h.backoff.forget(c.ID + "/")
-			switch req.ActionID {
-			case ActionConfirm:
+			switch {
+			case c.Status != cutbot.CutActive && req.ActionID != ActionDecline:
+				return nil, cutbot.Errorf(cutbot.ECONFLICT, "%s: the cut is %s", c.Version(), c.Standing())
+			case req.ActionID == ActionConfirm:
 				return h.confirm(ctx, req.UserID, c, arg)
-			case ActionDecline:
+			case req.ActionID == ActionDecline:
 				return h.decline(ctx, req.UserID, c, arg)
+			case arg == "":
+				return h.nextStage(ctx, req.UserID, c, "", "")
 			}
 			return h.startStage(ctx, req.UserID, c, cutbot.StageKind(arg), "")
 		}

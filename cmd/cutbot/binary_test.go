@@ -96,10 +96,12 @@ func startBinary(t *testing.T, vars map[string]string, args ...string) *process 
 	return p
 }
 
+var sigterm = syscall.SIGTERM
+
 // stop sends SIGTERM and expects a clean exit within timeout.
 func (p *process) stop(timeout time.Duration) {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(sigterm); err != nil {
 		p.t.Fatal(err)
 	}
 	select {

@@ -178,7 +178,7 @@ func TestSandboxPlaysTheExampleScript(t *testing.T) {
 		"› @you: /release next v1.31.3\n",
 		"cutbot replied in the thread in #release-management:\n      :hourglass_flowing_sand: Mock Stage (logs <https://console.cloud.google.com/cloud-build/builds;region=us-central1/9e3779b1-fake-0001?project=k8s-release>)\n",
 		"    + -> :white_check_mark:",
-		"› @you clicks [Start Mock Release]",
+		"› @you clicks [Next stage] on v1.31.3",
 		":warning: *Confirm No-mock Stage of v1.31.3*: it creates real artifacts.",
 		"only @you, who asked for No-mock Stage, can confirm it",
 		`-> :x: failed at staging: Build step 2 "staging" failed`,

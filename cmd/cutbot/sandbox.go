@@ -39,7 +39,8 @@ const sandboxIntro = `cutbot sandbox: the real bot, against fake Slack, Cloud Bu
 prow on this machine. #release-management is the release channel; @release-managers holds
 @you and @alex; builds take a few seconds.
   /release ...            a command (try /release help)
-  click LABEL             press the newest button whose label starts with LABEL (one only you see first)
+  click LABEL [on VERSION] press the newest button whose label starts with LABEL (one only you
+                          see first), or the newest one on VERSION's cut
   @alex ..., @guest ...   act as them (@guest is not a release manager)
   !wait                   wait until every build has finished and the thread caught up
   !fail-next STEP         make the next build fail at STEP (clone, compiling, staging, ...)
@@ -220,11 +221,9 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 				err = handled.wait(wait, id)
 			}
 		case "click":
-			fmt.Fprintf(m.Stdout, "\n› @%s clicks [%s]\n", name, rest)
-			b, ok := fake.FindEphemeralButton(userID, rest)
-			if !ok {
-				b, ok = fake.FindButton(sandboxChannel, rest)
-			}
+			label, version, _ := strings.Cut(rest, " on ")
+			fmt.Fprintf(m.Stdout, "\n› @%s clicks [%s]%s\n", name, label, map[bool]string{true: " on " + version}[version != ""])
+			b, ok := findButton(fake, userID, label, version)
 			if !ok {
 				fmt.Fprintf(m.Stdout, "sandbox: no button labelled %q in #release-management\n", rest)
 				break
@@ -269,6 +268,24 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// findButton is the newest button labelled label... that only userID sees, else in the
+// release channel; with a version, only a button about that cut.
+func findButton(fake *slackfake.Server, userID, label, version string) (slackfake.Button, bool) {
+	if version == "" {
+		if b, ok := fake.FindEphemeralButton(userID, label); ok {
+			return b, true
+		}
+		return fake.FindButton(sandboxChannel, label)
+	}
+	buttons := fake.Buttons(sandboxChannel)
+	for i := len(buttons) - 1; i >= 0; i-- {
+		if b := buttons[i]; strings.HasPrefix(b.Label, label) && strings.HasPrefix(b.Value, version+"|") {
+			return b, true
+		}
+	}
+	return slackfake.Button{}, false
 }
 
 // waitBuilds waits until the fake Cloud Build has no build in progress and the bot has polled

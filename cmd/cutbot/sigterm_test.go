@@ -59,7 +59,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("cutbot exited with %v after SIGTERM:\n%s", err, strings.Join(all, "\n"))
 	}
-	if !strings.Contains(strings.Join(all, "\n"), `"msg":"stopped; no command was in progress"`) {
+	if !strings.Contains(strings.Join(all, "\n"), `"msg":"stopped: nothing left in progress"`) {
 		t.Errorf("no clean-stop log line:\n%s", strings.Join(all, "\n"))
 	}
 }
