@@ -68,4 +68,3 @@ func TestCleanPatchCutWrites(t *testing.T) {
 		t.Errorf("a clean patch cut took %d Slack writes, want at most 30", writes)
 	}
 }
-

@@ -110,7 +110,9 @@ func TestCommandDuringResumeSubmitsOnce(t *testing.T) {
 		}
 		<-reached
 		replied := make(chan Reply, 1)
-		go func() { replied <- after.h.Handle(context.Background(), Request{UserID: "U0RM1", Text: "next v1.31.3"}) }()
+		go func() {
+			replied <- after.h.Handle(context.Background(), Request{UserID: "U0RM1", Text: "next v1.31.3"})
+		}()
 		release()
 		if got := headline(<-replied); !strings.Contains(got, "Mock Stage is running") {
 			t.Fatalf("the command did not wait for resume: %s", got)
