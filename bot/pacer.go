@@ -279,6 +279,14 @@ func (b *budget) waitFor(ctx context.Context, prio func() Priority) (time.Durati
 // serve grants tokens while anyone waits: it takes the next token when the limiter has one,
 // and gives it to whoever is most urgent at that moment.
 func (b *budget) serve() {
+	defer func() {
+		if p := recover(); p != nil { // never expected; a stuck budget would stall every call of the method
+			b.mu.Lock()
+			b.serving = false
+			b.mu.Unlock()
+			go b.serve()
+		}
+	}()
 	for {
 		b.mu.Lock()
 		if len(b.waiters) == 0 {

@@ -172,9 +172,19 @@ func (m *messenger) drainPosts(cutID string) {
 		m.mu.Unlock()
 		ref, err := m.postQueued(ctx, c, p.key)
 		cancel()
-		p.done(ref, err)
+		m.answer(p, ref, err)
 		m.posts.done()
 	}
+}
+
+// answer hands a post's outcome to whoever asked; a panic there is logged, not fatal.
+func (m *messenger) answer(p queuedPost, ref cutbot.MessageRef, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.log.Error("handling a post's answer panicked", "message", p.key, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	p.done(ref, err)
 }
 
 // nextPost is the index of the cut's most urgent queued post, the cut as it stands, and the

@@ -160,7 +160,14 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	}}
 	botCtx, stopBot := context.WithCancel(ctx)
 	botDone := make(chan error, 1)
-	go func() { botDone <- runner.serve(botCtx, cfg, newLogger(m.Stderr, cfg.LogLevel, cfg.LogFormat)) }()
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				botDone <- fmt.Errorf("the bot panicked: %v", p)
+			}
+		}()
+		botDone <- runner.serve(botCtx, cfg, newLogger(m.Stderr, cfg.LogLevel, cfg.LogFormat))
+	}()
 	defer func() { stopBot(); <-botDone }()
 
 	connect, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -376,7 +383,14 @@ func indentBlock(s, prefix string) string {
 // waitEither waits for f(ctx) to succeed, unless the bot stops first.
 func waitEither(ctx context.Context, f func(context.Context) error, botDone chan error) error {
 	errc := make(chan error, 1)
-	go func() { errc <- f(ctx) }()
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				errc <- fmt.Errorf("panicked: %v", p)
+			}
+		}()
+		errc <- f(ctx)
+	}()
 	select {
 	case err := <-errc:
 		return err
