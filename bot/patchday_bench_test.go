@@ -44,6 +44,7 @@ type liveBot struct {
 	fake  *slackfake.Server
 	cb    *cloudbuildfake.Server
 	store *store.Store
+	bot   *Bot
 	stop  func()
 }
 
@@ -58,7 +59,7 @@ func startLiveBot(tb testing.TB, fake *slackfake.Server, poll time.Duration, dbP
 	return startLiveBotOn(tb, fake, cb, poll, dbPath)
 }
 
-func startLiveBotOn(tb testing.TB, fake *slackfake.Server, cb *cloudbuildfake.Server, poll time.Duration, dbPath string) *liveBot {
+func startLiveBotOn(tb testing.TB, fake *slackfake.Server, cb *cloudbuildfake.Server, poll time.Duration, dbPath string, edit ...func(*Config)) *liveBot {
 	tb.Helper()
 	dir := tb.TempDir()
 	stage, release, err := cloudbuildfake.WriteConfigs(dir)
@@ -84,15 +85,20 @@ func startLiveBotOn(tb testing.TB, fake *slackfake.Server, cb *cloudbuildfake.Se
 	}
 	lb := &liveBot{fake: fake, cb: cb, store: st}
 	opts := fake.Options()
-	b, err := New(Config{
+	cfg := Config{
 		AppToken: opts.AppToken, BotToken: opts.BotToken, APIURL: fake.APIURL(),
 		Channel: channelID, ManagersGroup: groupID, Managers: []string{carol},
 		Builder: client, Versions: &civersion.Source{BaseURL: dl.URL + "/ci/"}, BuildTarget: "k8s-release (us-central1)",
 		PollInterval: poll,
-	}, st)
+	}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	b, err := New(cfg, st)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	lb.bot = b
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()

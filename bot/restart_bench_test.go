@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"sigs.k8s.io/cutbot/integrations/slackfake"
+	"sigs.k8s.io/cutbot/integrations/cloudbuildfake"
 )
 
 // BenchmarkRestart stores cuts (some closed, 100 active with a build running), restarts the
@@ -34,8 +34,13 @@ func restartOnce(b *testing.B, active, closed int) {
 	b.StopTimer()
 	fake := workspace(b)
 	db := filepath.Join(b.TempDir(), "cutbot.db")
-	lb := startLiveBot(b, fake, time.Hour, db)
-	lb.cb.SetAuto(nil) // builds stay queued: they are running when cutbot comes back
+	cb, err := cloudbuildfake.New(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(cb.Close) // builds stay queued: they are running when cutbot comes back
+	// Seeding is not what is measured: no pacing, and every post out before the stop.
+	lb := startLiveBotOn(b, fake, cb, time.Hour, db, func(c *Config) { c.SlackLimits = unpaced() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if err := fake.WaitConnected(ctx); err != nil {
@@ -55,6 +60,7 @@ func restartOnce(b *testing.B, active, closed int) {
 	if len(builds) != active {
 		b.Fatalf("%d builds running, want %d", len(builds), active)
 	}
+	lb.bot.settle(ctx, "")
 	lb.stop()
 	fake.WaitFor(ctx, func() bool { return fake.Connections() == 0 })
 	before := len(fake.Calls())
@@ -70,7 +76,7 @@ func restartOnce(b *testing.B, active, closed int) {
 	connected := time.Since(start)
 	seen := map[string]bool{}
 	pollWait, stopWaiting := context.WithTimeout(ctx, 30*time.Second)
-	err := lb.cb.WaitFor(pollWait, func() bool {
+	err = lb.cb.WaitFor(pollWait, func() bool {
 		for _, r := range lb.cb.Requests("GetBuild")[gets:] {
 			seen[r.ID] = true
 		}
@@ -101,4 +107,3 @@ func restartOnce(b *testing.B, active, closed int) {
 	b.ReportMetric(float64(len(fake.Calls())-before), "slack-calls")
 }
 
-var _ = slackfake.Options{}

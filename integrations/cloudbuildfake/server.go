@@ -232,6 +232,7 @@ func (s *Server) operation(name string, b *cloudbuildpb.Build) (*longrunningpb.O
 func (s *Server) GetOperation(_ context.Context, req *longrunningpb.GetOperationRequest) (*longrunningpb.Operation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notify() // a test may wait for a request, not only a change
 	s.requests = append(s.requests, Request{Method: "GetOperation", ID: req.GetName()})
 	s.advanceLocked()
 	id, ok := s.ops[req.GetName()]
@@ -252,6 +253,7 @@ func (s *Server) GetBuild(_ context.Context, req *cloudbuildpb.GetBuildRequest) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := buildID(req.GetId(), req.GetName())
+	defer s.notify() // a test may wait for a request, not only a change
 	s.requests = append(s.requests, Request{Method: "GetBuild", ID: id})
 	if err := s.fault("GetBuild"); err != nil {
 		return nil, err
@@ -269,6 +271,7 @@ var reTagFilter = regexp.MustCompile(`^tags\s*=\s*"([^"]*)"$`)
 func (s *Server) ListBuilds(_ context.Context, req *cloudbuildpb.ListBuildsRequest) (*cloudbuildpb.ListBuildsResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notify() // a test may wait for a request, not only a change
 	s.requests = append(s.requests, Request{Method: "ListBuilds", Parent: req.GetParent(), Filter: req.GetFilter()})
 	if err := s.fault("ListBuilds"); err != nil {
 		return nil, err
