@@ -346,10 +346,9 @@ func (s *Store) Shown(channel, ts string) (string, bool) {
 	return d, d != ""
 }
 
-// SetShown records the digest of what the message at channel/ts shows now. Concurrent calls
-// share one write transaction (bbolt's Batch).
+// SetShown records the digest of what the message at channel/ts shows now.
 func (s *Store) SetShown(channel, ts, digest string) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketShown).Put([]byte(channel+"/"+ts), []byte(digest))
 	})
 }
