@@ -106,4 +106,3 @@ func restartOnce(b *testing.B, active, closed int) {
 	b.ReportMetric(float64(idle), "idle-edits")
 	b.ReportMetric(float64(len(fake.Calls())-before), "slack-calls")
 }
-
