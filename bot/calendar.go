@@ -129,16 +129,7 @@ func scheduleReply(r handlers.ScheduleReply) (string, []slack.Block) {
 		}
 		lines = append(lines, fmt.Sprintf("• %s %s", kindLabel(m.Kind), escape(what)))
 	}
-	// Sections hold 3000 characters; split long calendars.
-	chunk := ""
-	for _, l := range lines {
-		if len(chunk)+len(l)+1 > 2900 {
-			blocks = append(blocks, section(chunk))
-			chunk = ""
-		}
-		chunk += l + "\n"
-	}
-	blocks = append(blocks, section(chunk))
+	blocks = append(blocks, sections(lines)...) // a long calendar takes several sections
 	if !r.Loaded.IsZero() {
 		blocks = append(blocks, contextBlock("Calendar read "+r.Loaded.In(r.Location).Format("Mon 15:04 MST")+"."))
 	}
@@ -159,7 +150,7 @@ func remindersReply(r handlers.RemindersReply) (string, []slack.Block) {
 	if len(lines) == 0 {
 		lines = append(lines, "None.")
 	}
-	blocks = append(blocks, section(strings.Join(lines, "\n")))
+	blocks = append(blocks, sections(lines)...)
 	if len(r.Muted) > 0 {
 		var muted []string
 		for _, rem := range r.Muted {

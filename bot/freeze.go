@@ -52,20 +52,12 @@ func freezeReply(r handlers.FreezeReply) (string, []slack.Block) {
 	if len(lines) == 0 {
 		lines = append(lines, "Every PR with "+f.Label+" is ready to merge; nothing would change.")
 	}
-	for len(lines) > 0 { // sections hold 3000 characters
-		chunk, n := "", 0
-		for n < len(lines) && len(chunk)+len(lines[n]) < 2900 {
-			chunk += lines[n] + "\n"
-			n++
-		}
-		blocks = append(blocks, section(chunk))
-		lines = lines[n:]
-	}
+	blocks = append(blocks, sections(lines)...)
 	if ready > 0 && f.State != cutbot.FreezeThawed {
 		blocks = append(blocks, contextBlock(fmt.Sprintf("%s ready to merge (lgtm, approved, no hold, no failing status) and keep %s.", areReady(ready), f.Label)))
 	}
 	if r.Confirm {
-		b := slack.NewButtonBlockElement(handlers.ActionFreeze, f.Branch+"|"+f.ID+"|", slack.NewTextBlockObject(slack.PlainTextType, fmt.Sprintf("Freeze: take %s off %s", f.Label, cutbot.PRs(len(notReady))), false, false))
+		b := button(handlers.ActionFreeze, f.Branch+"|"+f.ID+"|", fmt.Sprintf("Freeze: take %s off %s", f.Label, cutbot.PRs(len(notReady))))
 		b.Style = slack.StyleDanger
 		blocks = append(blocks, slack.NewActionBlock("freeze", b), contextBlock("Nothing changes until you press it. Each PR is checked again before its label comes off."))
 	}

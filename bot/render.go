@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -15,13 +16,52 @@ import (
 // The renderers below are pure: a cut or a reply in, message text and Block Kit blocks out.
 // The text is the notification and screen-reader fallback; Slack shows the blocks.
 
+// Block Kit's limits (https://api.slack.com/reference/block-kit/blocks). Every renderer
+// keeps within them by construction: the helpers below cut what is too long, and
+// fit cuts what has too many blocks.
+const (
+	maxMessageBlocks = 50
+	maxViewBlocks    = 100
+	maxSectionText   = 3000
+	maxContextItems  = 10
+	maxHeaderText    = 150
+	maxButtonText    = 75
+	maxButtonValue   = 2000
+	maxFallbackText  = 3000 // the notification text; Slack allows 40,000, nobody reads more
+	// maxUserText is how much of a person's words (a reason, a title) a message repeats;
+	// the whole text stays in the audit trail.
+	maxUserText = 500
+)
+
+// clip cuts s to at most n characters, ending with "…" when it cut.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
 func mrkdwn(text string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, text, false, false)
+	return slack.NewTextBlockObject(slack.MarkdownType, clip(text, maxSectionText), false, false)
+}
+
+func plain(text string, n int) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, clip(text, n), false, false)
 }
 
 func section(text string) *slack.SectionBlock { return slack.NewSectionBlock(mrkdwn(text), nil, nil) }
 
+func header(text string) *slack.HeaderBlock { return slack.NewHeaderBlock(plain(text, maxHeaderText)) }
+
+func button(actionID, value, label string) *slack.ButtonBlockElement {
+	return slack.NewButtonBlockElement(actionID, clip(value, maxButtonValue), plain(label, maxButtonText))
+}
+
 func contextBlock(parts ...string) *slack.ContextBlock {
+	if len(parts) > maxContextItems {
+		parts = append(parts[:maxContextItems-1], strings.Join(parts[maxContextItems-1:], " · "))
+	}
 	els := make([]slack.MixedElement, 0, len(parts))
 	for _, p := range parts {
 		els = append(els, mrkdwn(p))
@@ -29,9 +69,38 @@ func contextBlock(parts ...string) *slack.ContextBlock {
 	return slack.NewContextBlock("", els...)
 }
 
-// escape makes user-provided text safe inside mrkdwn: Slack wants &, < and > escaped.
+// sections puts lines into as few sections as fit, each within a section's limit.
+func sections(lines []string) []slack.Block {
+	var out []slack.Block
+	chunk := ""
+	for _, l := range lines {
+		l = clip(l, maxSectionText-1)
+		if chunk != "" && len(chunk)+len(l)+1 > maxSectionText {
+			out = append(out, section(strings.TrimSuffix(chunk, "\n")))
+			chunk = ""
+		}
+		chunk += l + "\n"
+	}
+	if chunk != "" {
+		out = append(out, section(strings.TrimSuffix(chunk, "\n")))
+	}
+	return out
+}
+
+// fit keeps a message within Slack's limits: at most max blocks (the last saying how many
+// were left out, and where to see them), and a fallback text Slack takes.
+func fit(text string, blocks []slack.Block, max int, more string) (string, []slack.Block) {
+	if len(blocks) > max {
+		left := len(blocks) - (max - 1)
+		blocks = append(blocks[:max-1:max-1], contextBlock(fmt.Sprintf("…and %d more not shown here. %s", left, more)))
+	}
+	return clip(text, maxFallbackText), blocks
+}
+
+// escape makes user-provided text safe inside mrkdwn (Slack wants &, < and > escaped) and
+// cuts it to maxUserText: a message repeats a person's words, the audit trail keeps them all.
 func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(clip(s, maxUserText))
 }
 
 func link(url, label string) string {
@@ -125,7 +194,7 @@ func (v view) ThreadParent(c *cutbot.Cut) (string, []slack.Block) {
 		blocks = append(blocks, section(":rotating_light: *Needs a person:* "+escape(c.Attention)))
 	}
 	if v.Builds && c.Status == cutbot.CutActive && c.Next() != nil {
-		b := slack.NewButtonBlockElement(handlers.ActionNext, handlers.ActionValue(c, ""), slack.NewTextBlockObject(slack.PlainTextType, "Next stage", false, false))
+		b := button(handlers.ActionNext, handlers.ActionValue(c, ""), "Next stage")
 		b.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("next", b))
 	}
@@ -284,8 +353,14 @@ func (v view) AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 	return text, []slack.Block{section(text)}
 }
 
-// CutMessage renders the message key of a cut.
+// CutMessage renders the message key of a cut, within Slack's limits.
 func (v view) CutMessage(c *cutbot.Cut, key string) (string, []slack.Block, error) {
+	text, blocks, err := v.cutMessage(c, key)
+	text, blocks = fit(text, blocks, maxMessageBlocks, "`/release status "+c.Version().String()+"` shows the cut.")
+	return text, blocks, err
+}
+
+func (v view) cutMessage(c *cutbot.Cut, key string) (string, []slack.Block, error) {
 	switch {
 	case key == cutbot.MessageThread:
 		t, b := v.ThreadParent(c)
@@ -393,7 +468,7 @@ func (v view) StageLine(c *cutbot.Cut, k cutbot.StageKind, n int) (string, []sla
 	blocks := []slack.Block{section(text), contextBlock(strings.Join(meta, " · "))}
 	latest := n == len(s.Attempts)
 	if latest && v.Builds && c.Status == cutbot.CutActive && (a.Status == cutbot.StatusFailed || a.Status == cutbot.StatusCancelled) {
-		b := slack.NewButtonBlockElement(handlers.ActionRetry, handlers.ActionValue(c, string(k)), slack.NewTextBlockObject(slack.PlainTextType, "Retry "+k.Title(), false, false))
+		b := button(handlers.ActionRetry, handlers.ActionValue(c, string(k)), "Retry "+k.Title())
 		blocks = append(blocks, slack.NewActionBlock("retry", b))
 	}
 	return text, blocks
@@ -567,9 +642,9 @@ func (v view) Confirmation(c *cutbot.Cut, id string) (string, []slack.Block) {
 	}
 	blocks := []slack.Block{section(head), section(summary)}
 	if pending {
-		confirm := slack.NewButtonBlockElement(handlers.ActionConfirm, handlers.ActionValue(c, id), slack.NewTextBlockObject(slack.PlainTextType, "Confirm "+cf.Stage.Title(), false, false))
+		confirm := button(handlers.ActionConfirm, handlers.ActionValue(c, id), "Confirm "+cf.Stage.Title())
 		confirm.Style = slack.StylePrimary
-		decline := slack.NewButtonBlockElement(handlers.ActionDecline, handlers.ActionValue(c, id), slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false))
+		decline := button(handlers.ActionDecline, handlers.ActionValue(c, id), "Cancel")
 		decline.Style = slack.StyleDanger
 		blocks = append(blocks, slack.NewActionBlock("confirm", confirm, decline),
 			contextBlock(fmt.Sprintf("Only %s can confirm. Any release manager can cancel.", user(cf.By))))
@@ -577,8 +652,13 @@ func (v view) Confirmation(c *cutbot.Cut, id string) (string, []slack.Block) {
 	return head + "\n" + summary, blocks
 }
 
-// Reply renders what the user who ran a command sees.
+// Reply renders what the user who ran a command sees, within Slack's limits.
 func Reply(r handlers.Reply) (string, []slack.Block) {
+	text, blocks := reply(r)
+	return fit(text, blocks, maxMessageBlocks, "")
+}
+
+func reply(r handlers.Reply) (string, []slack.Block) {
 	switch r := r.(type) {
 	case handlers.ErrorReply:
 		text := ":warning: " + r.Message
@@ -659,14 +739,17 @@ func status(r handlers.StatusReply) (string, []slack.Block) {
 	}
 	text := fmt.Sprintf("Active cuts (%d):", len(r.Cuts))
 	blocks := []slack.Block{section("*" + text + "*")}
+	var lines []string
 	for _, c := range r.Cuts {
 		line := fmt.Sprintf("%s *%s* · %s · opened by %s\n%s", statusEmoji(c), cutLink(c), specLine(c), user(c.OpenedBy), capitalize(c.Standing()))
 		if c.Attention != "" {
 			line += "\n:rotating_light: needs a person: " + escape(c.Attention)
 		}
-		blocks = append(blocks, section(line))
+		lines = append(lines, line)
 	}
-	return text, blocks
+	// A patch day has a few cuts; a list of hundreds still fits: several cuts to a section,
+	// and past what one message holds, a pointer to each cut's own status.
+	return fit(text, append(blocks, sections(lines)...), maxMessageBlocks, "`/release status VERSION` shows any one cut.")
 }
 
 func cutSummary(r handlers.CutReply) (string, []slack.Block) {

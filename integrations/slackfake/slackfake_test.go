@@ -245,3 +245,32 @@ func TestRateTiers(t *testing.T) {
 		t.Errorf("the last version's time is %v, want %v", v[len(v)-1].At, now)
 	}
 }
+
+// TestBlockKitLimits: the fake refuses what Slack refuses: a section over 3,000 characters, a
+// header over 150, a button label over 75, more than 50 blocks, a text over 40,000.
+func TestBlockKitLimits(t *testing.T) {
+	f := newFake(t)
+	api := client(f, f.Options().BotToken)
+	ctx := context.Background()
+	long := func(n int) string { return strings.Repeat("é", n) }
+	var many []slack.Block
+	for range 51 {
+		many = append(many, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "x", false, false), nil, nil))
+	}
+	for name, opt := range map[string]slack.MsgOption{
+		"section": slack.MsgOptionBlocks(slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, long(3001), false, false), nil, nil)),
+		"header":  slack.MsgOptionBlocks(slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, long(151), false, false))),
+		"button":  slack.MsgOptionBlocks(slack.NewActionBlock("a", slack.NewButtonBlockElement("x", "v", slack.NewTextBlockObject(slack.PlainTextType, long(76), false, false)))),
+		"blocks":  slack.MsgOptionBlocks(many...),
+	} {
+		if _, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("t", false), opt); err == nil || !strings.Contains(err.Error(), "invalid_blocks") {
+			t.Errorf("%s over the limit: %v, want invalid_blocks", name, err)
+		}
+	}
+	if _, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText(long(40001), false)); err == nil || !strings.Contains(err.Error(), "msg_too_long") {
+		t.Errorf("a 40,001-character text: %v, want msg_too_long", err)
+	}
+	if _, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("ok", false), slack.MsgOptionBlocks(slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, long(3000), false, false), nil, nil))); err != nil {
+		t.Errorf("a section of exactly 3,000 characters: %v", err)
+	}
+}

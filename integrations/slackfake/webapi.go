@@ -2,6 +2,7 @@ package slackfake
 
 import (
 	"encoding/json"
+	"unicode/utf8"
 	"fmt"
 	"io"
 	"net/http"
@@ -225,18 +226,16 @@ func content(p url.Values) (string, json.RawMessage, result) {
 		if err := json.Unmarshal([]byte(raw), &list); err != nil {
 			return "", nil, result{"ok": false, "error": "invalid_blocks_format"}
 		}
-		if len(list) > 50 {
-			return "", nil, result{"ok": false, "error": "invalid_blocks", "errors": []string{"must provide no more than 50 items"}}
-		}
-		for _, b := range list {
-			if _, ok := b["type"].(string); !ok {
-				return "", nil, result{"ok": false, "error": "invalid_blocks", "errors": []string{"missing required field: type"}}
-			}
+		if problems := CheckBlocks(list, MaxMessageBlocks); len(problems) > 0 {
+			return "", nil, result{"ok": false, "error": "invalid_blocks", "errors": problems}
 		}
 		blocks = json.RawMessage(raw)
 	}
 	if text == "" && blocks == nil {
 		return "", nil, result{"ok": false, "error": "no_text"}
+	}
+	if utf8.RuneCountInString(text) > MaxMessageText {
+		return "", nil, result{"ok": false, "error": "msg_too_long"}
 	}
 	return text, blocks, nil
 }
