@@ -2,7 +2,6 @@ package slackfake
 
 import (
 	"encoding/json"
-	"unicode/utf8"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 type result map[string]any
