@@ -20,36 +20,6 @@ import (
 	"sigs.k8s.io/cutbot/integrations/cloudbuild"
 )
 
-// Secret is a token. It never prints, formats or logs as itself.
-type Secret string
-
-func (s Secret) String() string { return s.redacted() }
-
-// GoString keeps %#v from printing the token.
-func (s Secret) GoString() string { return s.redacted() }
-
-// LogValue keeps slog from printing the token.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.redacted()) }
-
-// tokenKinds are the prefixes that say what kind of token a secret is; they are all a
-// redacted secret shows of itself.
-var tokenKinds = []string{"xapp-", "xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxe-", "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"}
-
-func (s Secret) redacted() string {
-	if s == "" {
-		return "(unset)"
-	}
-	for _, k := range tokenKinds {
-		if strings.HasPrefix(string(s), k) && len(s) > len(k) {
-			return k + "…(redacted)"
-		}
-	}
-	return "…(redacted)"
-}
-
-// Reveal returns the token itself, to hand to the Slack client.
-func (s Secret) Reveal() string { return string(s) }
-
 // Config is cutbot's configuration: environment variables, overridden by flags. Secrets come
 // only from the environment or from files named by *_FILE variables, never from flags (a
 // flag shows in the process list).
@@ -444,14 +414,15 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
-func newLogger(w interface{ Write([]byte) (int, error) }, level, format string) *slog.Logger {
+func newLogger(w interface{ Write([]byte) (int, error) }, level, format string, secrets []Secret) *slog.Logger {
 	l, err := parseLevel(level)
 	if err != nil {
 		l = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(redactingHandler{next: h, r: newRedactor(secrets)})
 }

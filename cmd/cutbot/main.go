@@ -57,6 +57,8 @@ type Main struct {
 	// them).
 	OnHandled func(envelopeID string)
 	OnPolled  func()
+
+	redact *redactor // the configuration's secrets, once it is read
 }
 
 const usage = `cutbot runs Kubernetes release cuts from Slack.
@@ -71,8 +73,16 @@ Configuration comes from the environment (see README.md); flags override it.
 Run 'cutbot run -h' for the flags.
 `
 
-// Run runs the subcommand in args.
+// Run runs the subcommand in args. An error it returns holds no secret.
 func (m *Main) Run(ctx context.Context, args []string) error {
+	err := m.run1(ctx, args)
+	if err == nil || errors.Is(err, errUsage) {
+		return err
+	}
+	return errors.New(m.redact.redact(err.Error()))
+}
+
+func (m *Main) run1(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(m.Stderr, usage)
 		return errUsage
@@ -115,6 +125,7 @@ func (m *Main) config(name string, args []string, extra func(*flag.FlagSet)) (Co
 		extra(fs)
 	}
 	cfg, err := loadConfig(m.Getenv, fs, args)
+	m.redact = newRedactor(cfg.Secrets()) // whatever is printed from now on passes through it
 	if errors.Is(err, flag.ErrHelp) {
 		return cfg, errUsage
 	}
@@ -211,7 +222,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(m.Stderr, cfg.LogLevel, cfg.LogFormat)
+	log := newLogger(m.Stderr, cfg.LogLevel, cfg.LogFormat, cfg.Secrets())
 	log.Info("starting cutbot", "version", buildVersion(), "config", cfg)
 	return m.serve(ctx, cfg, log)
 }

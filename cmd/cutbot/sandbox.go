@@ -166,7 +166,7 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 				botDone <- fmt.Errorf("the bot panicked: %v", p)
 			}
 		}()
-		botDone <- runner.serve(botCtx, cfg, newLogger(m.Stderr, cfg.LogLevel, cfg.LogFormat))
+		botDone <- runner.serve(botCtx, cfg, newLogger(m.Stderr, cfg.LogLevel, cfg.LogFormat, cfg.Secrets()))
 	}()
 	defer func() { stopBot(); <-botDone }()
 
