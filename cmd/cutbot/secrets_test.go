@@ -105,9 +105,11 @@ func TestNoSecretLeaks(t *testing.T) {
 
 		// Error paths: Slack and GitHub refuse tokens, and say so without showing them.
 		for name, edit := range map[string]func(map[string]string){
-			"slack refuses the bot token": func(v map[string]string) { v["SLACK_BOT_TOKEN_FILE"] = writeFile(t, "xoxb-"+botBody[:len(botBody)-1]+"Q") },
-			"github refuses the token":    func(v map[string]string) { v["GITHUB_TOKEN"] = ghKind + ghBody + "Z" },
-			"both a token and its file":   func(v map[string]string) { v["SLACK_BOT_TOKEN"] = bot },
+			"slack refuses the bot token": func(v map[string]string) {
+				v["SLACK_BOT_TOKEN_FILE"] = writeFile(t, "xoxb-"+botBody[:len(botBody)-1]+"Q")
+			},
+			"github refuses the token":  func(v map[string]string) { v["GITHUB_TOKEN"] = ghKind + ghBody + "Z" },
+			"both a token and its file": func(v map[string]string) { v["SLACK_BOT_TOKEN"] = bot },
 		} {
 			v := map[string]string{}
 			for k, x := range vars {
