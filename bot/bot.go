@@ -220,6 +220,15 @@ func New(cfg Config, st Store) (*Bot, error) {
 	return b, nil
 }
 
+// Probe checks the workspace as Run does at start (CheckWorkspace), without serving.
+func Probe(ctx context.Context, cfg Config) (Workspace, error) {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	api := slack.New(cfg.BotToken, slack.OptionAppLevelToken(cfg.AppToken), slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(cfg.HTTPClient))
+	return CheckWorkspace(ctx, api, cfg.Channel, cfg.ManagersGroup)
+}
+
 // CheckCronSpec says whether spec is a cron spec the scheduler takes (five fields, or a
 // descriptor such as @hourly), for checking the configuration before starting.
 func CheckCronSpec(spec string) error {
@@ -282,6 +291,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	b.log.Info("slack bot token ok", "team", auth.Team, "team_id", auth.TeamID, "bot_user", auth.UserID)
 	b.msg.setTeamURL(auth.URL)
+	// A channel cutbot cannot post to would take the first cut with it: refuse to start.
+	ws, err := CheckWorkspace(ctx, b.api, b.cfg.Channel, b.cfg.ManagersGroup)
+	if err != nil {
+		return fmt.Errorf("the Slack workspace is not ready for cutbot: %w", err)
+	}
+	b.log.Info("slack workspace ok", "channel", ws.Channel, "usergroup", ws.Usergroup)
 
 	sm := socketmode.New(b.api, socketmode.OptionLog(slog.NewLogLogger(b.log.Handler(), slog.LevelDebug)))
 	runCtx, cancel := context.WithCancel(ctx)

@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -104,8 +106,9 @@ type Store struct {
 
 var _ cutbot.CutStore = (*Store)(nil)
 
-// Open opens (creating if needed) the database at path and brings its schema up to date.
-func Open(path string, opts Options) (*Store, error) {
+// Open opens (creating if needed) the database at path, checks that it is whole, and brings
+// its schema up to date. A damaged file is reported as such (ErrDamaged), never as a panic.
+func Open(path string, opts Options) (s *Store, err error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = 2 * time.Second
 	}
@@ -115,14 +118,32 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	var db *bolt.DB
+	// bbolt panics on some damaged files (a bad page in a bucket it walks); that is a
+	// damaged database to report, not a crash.
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				db.Close()
+			}
+			s, err = nil, damaged(path, fmt.Errorf("%v", p))
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open database %s: it is in use by another process (another cutbot?); gave up after waiting %s for its lock", path, opts.LockTimeout)
 	}
 	if err != nil {
+		if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch) || strings.Contains(err.Error(), "file size too small") {
+			return nil, damaged(path, err)
+		}
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, opts: opts}
+	s = &Store{db: db, path: path, opts: opts}
+	if err := s.Check(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
@@ -132,6 +153,78 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ErrDamaged is the error of a database file that is not whole (errors.Is).
+var ErrDamaged = errors.New("the database is damaged")
+
+type damagedError struct {
+	path string
+	what error
+}
+
+func (e damagedError) Error() string {
+	return fmt.Sprintf("%s is damaged (%v): restore it from a backup, or move it aside (cutbot then starts an empty one)", e.path, e.what)
+}
+
+func (e damagedError) Is(target error) bool { return target == ErrDamaged }
+
+func damaged(path string, what error) error { return damagedError{path, what} }
+
+// maxCheckErrors is how many problems Check reports before it stops reading.
+const maxCheckErrors = 10
+
+// Check walks every page of the database (bbolt's consistency check) and reports what is
+// wrong, if anything. It reads the whole file: about 0.2 s for 10,000 cuts
+// (BenchmarkCheck).
+func (s *Store) Check() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = damaged(s.path, fmt.Errorf("%v", p))
+		}
+	}()
+	var problems []string
+	err = s.db.View(func(tx *bolt.Tx) error {
+		// A file cut short still opens: its meta page claims pages the file no longer has.
+		if st, err := os.Stat(s.path); err == nil && st.Size() < tx.Size() {
+			problems = append(problems, fmt.Sprintf("the file has %d bytes but its pages need %d: it was cut short", st.Size(), tx.Size()))
+			return nil
+		}
+		for e := range tx.Check() {
+			if len(problems) < maxCheckErrors {
+				problems = append(problems, e.Error())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return damaged(s.path, err)
+	}
+	if len(problems) > 0 {
+		return damaged(s.path, errors.New(strings.Join(problems, "; ")))
+	}
+	return nil
+}
+
+// Stats counts what the database holds.
+type Stats struct {
+	Cuts, Active, WithEffects, Freezes, Reminders int
+	Bytes                                         int64
+}
+
+// Stats counts the database's cuts, freezes and reminders.
+func (s *Store) Stats() (Stats, error) {
+	var st Stats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		st.Bytes = tx.Size()
+		st.Cuts = tx.Bucket(bucketCuts).Stats().KeyN
+		st.Active = tx.Bucket(bucketActive).Stats().KeyN
+		st.WithEffects = tx.Bucket(bucketEffects).Stats().KeyN
+		st.Freezes = tx.Bucket(bucketFreezes).Stats().KeyN
+		st.Reminders = tx.Bucket(bucketReminders).Stats().KeyN
+		return nil
+	})
+	return st, err
 }
 
 // Close closes the database, releasing its lock.

@@ -298,6 +298,11 @@ func (c *Config) validate() error {
 	} else if dir := filepath.Dir(c.DB); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			bad("CUTBOT_DB %s: its directory %s does not exist", c.DB, dir)
+		} else if f, err := os.CreateTemp(dir, ".cutbot-write-check-*"); err != nil {
+			bad("CUTBOT_DB %s: cutbot cannot write in %s (%v): the database, its lock and its growth need a writable directory", c.DB, dir, err)
+		} else {
+			f.Close()
+			os.Remove(f.Name())
 		}
 	}
 	switch {

@@ -3,6 +3,7 @@
 //	cutbot run            connect to Slack and serve /release
 //	cutbot sandbox        the real bot against a fake Slack workspace, no tokens needed
 //	cutbot check-config   validate the configuration and exit
+//	cutbot check-db       check that the database is whole
 //	cutbot version        print the version
 package main
 
@@ -66,7 +67,8 @@ const usage = `cutbot runs Kubernetes release cuts from Slack.
 Usage:
   cutbot run [flags]            connect to Slack over Socket Mode and serve /release
   cutbot sandbox [--script FILE] the real bot against a fake Slack workspace: no tokens
-  cutbot check-config [flags]   validate the configuration and exit
+  cutbot check-config [flags]   validate the configuration and exit (--online: ask Slack too)
+  cutbot check-db [--db FILE]   check the database is whole, and count what it holds
   cutbot version                print the version
 
 Configuration comes from the environment (see README.md); flags override it.
@@ -93,7 +95,9 @@ func (m *Main) run1(ctx context.Context, args []string) error {
 	case "sandbox":
 		return m.sandbox(ctx, args[1:])
 	case "check-config":
-		return m.checkConfig(args[1:])
+		return m.checkConfig(ctx, args[1:])
+	case "check-db":
+		return m.checkDB(args[1:])
 	case "version":
 		fmt.Fprintln(m.Stdout, "cutbot", buildVersion())
 		return nil
@@ -157,10 +161,63 @@ func joinLines(err error) string {
 	return out
 }
 
-func (m *Main) checkConfig(args []string) error {
-	cfg, err := m.config("check-config", args, nil)
+// checkDB opens the database, checks every page, and says what it holds.
+func (m *Main) checkDB(args []string) error {
+	fs := flag.NewFlagSet("cutbot check-db", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	cfg, err := loadConfig(m.Getenv, fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return errUsage
+	}
+	if cfg.DB == "" {
+		return errors.New("CUTBOT_DB is empty: give the database file")
+	}
+	if _, err := os.Stat(cfg.DB); err != nil {
+		return fmt.Errorf("database %s: %w", cfg.DB, err)
+	}
+	start := time.Now()
+	st, err := store.Open(cfg.DB, store.Options{LockTimeout: 5 * time.Second})
 	if err != nil {
 		return err
+	}
+	defer st.Close()
+	took := time.Since(start)
+	stats, err := st.Stats()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "%s is whole (checked in %s): %d cuts (%d active, %d with work left), %d freezes, %d reminders, %.1f MB\n",
+		cfg.DB, took.Round(time.Millisecond), stats.Cuts, stats.Active, stats.WithEffects, stats.Freezes, stats.Reminders, float64(stats.Bytes)/1e6)
+	return nil
+}
+
+// checkWorkspace asks Slack what cutbot run asks at start, and says what it found.
+func (m *Main) checkWorkspace(ctx context.Context, cfg Config) error {
+	ws, err := bot.Probe(ctx, bot.Config{AppToken: cfg.SlackAppToken.Reveal(), BotToken: cfg.SlackBotToken.Reveal(), APIURL: cfg.SlackAPIURL,
+		Channel: cfg.Channel, ManagersGroup: cfg.ManagersGroup})
+	if err != nil {
+		return fmt.Errorf("workspace:\n  - %s", joinLines(err))
+	}
+	fmt.Fprintf(m.Stdout, "workspace ok: %s as @%s; posts in %s", ws.Team, ws.BotUser, ws.Channel)
+	if ws.Usergroup != "" {
+		fmt.Fprintf(m.Stdout, "; release managers are %s", ws.Usergroup)
+	}
+	fmt.Fprintln(m.Stdout)
+	return nil
+}
+
+func (m *Main) checkConfig(ctx context.Context, args []string) error {
+	online := false
+	cfg, err := m.config("check-config", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&online, "online", false, "also ask Slack whether the tokens work, the channel can be posted to and the usergroup exists")
+	})
+	if err != nil {
+		return err
+	}
+	if online {
+		if err := m.checkWorkspace(ctx, cfg); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(m.Stdout, "configuration ok\n")
 	for _, kv := range []struct{ k, v string }{

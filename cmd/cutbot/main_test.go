@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"sigs.k8s.io/cutbot/integrations/slackfake"
+	"sigs.k8s.io/cutbot/store"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -229,5 +231,63 @@ func TestUnknownSubcommand(t *testing.T) {
 	}
 	if err := m.Run(context.Background(), []string{"version"}); err != nil || !strings.HasPrefix(out.String(), "cutbot ") {
 		t.Errorf("version: %v %q", err, out.String())
+	}
+}
+
+// TestCheckConfigOnlineAndCheckDB: check-config --online asks Slack (and says when the bot is
+// not in the channel); check-db says the database is whole, or that it is damaged and what to do.
+func TestCheckConfigOnlineAndCheckDB(t *testing.T) {
+	fake := slackfake.New(slackfake.Options{})
+	defer fake.Close()
+	fake.AddChannel("C0RELMGMT", "release-management", fake.Options().BotUserID)
+	fake.AddChannel("C0OTHER", "other")
+	fake.AddUsergroup(slackfake.Usergroup{ID: "S0RELMGRS", Handle: "release-managers"})
+	vars := goodEnv(t)
+	vars["SLACK_APP_TOKEN"], vars["SLACK_BOT_TOKEN"], vars["SLACK_API_URL"] = fake.Options().AppToken, fake.Options().BotToken, fake.APIURL()
+	var out bytes.Buffer
+	if err := (&Main{Stdout: &out, Stderr: &out, Getenv: env(vars)}).Run(context.Background(), []string{"check-config", "--online"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "workspace ok: cutbot-sandbox as @cutbot; posts in #release-management; release managers are @release-managers") {
+		t.Errorf("check-config --online:\n%s", out.String())
+	}
+	vars["CUTBOT_CHANNEL"] = "C0OTHER"
+	err := (&Main{Stdout: &out, Stderr: &out, Getenv: env(vars)}).Run(context.Background(), []string{"check-config", "--online"})
+	if err == nil || !strings.Contains(err.Error(), "/invite @cutbot in #other") {
+		t.Errorf("check-config --online with the bot not in the channel: %v", err)
+	}
+
+	out.Reset()
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: env(vars)}
+	if err := m.Run(context.Background(), []string{"check-db"}); err == nil {
+		t.Error("check-db of a database that does not exist succeeded")
+	}
+	st, err := store.Open(vars["CUTBOT_DB"], store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := m.Run(context.Background(), []string{"check-db"}); err != nil || !strings.Contains(out.String(), "is whole (checked in") {
+		t.Errorf("check-db: %v\n%s", err, out.String())
+	}
+	os.WriteFile(vars["CUTBOT_DB"], []byte(strings.Repeat("garbage", 1000)), 0o600)
+	if err := m.Run(context.Background(), []string{"check-db"}); err == nil || !strings.Contains(err.Error(), "is damaged") || !strings.Contains(err.Error(), "restore it from a backup") {
+		t.Errorf("check-db of a damaged file: %v", err)
+	}
+}
+
+// TestCheckConfigReadOnlyDirectory: a database directory cutbot cannot write in is reported.
+func TestCheckConfigReadOnlyDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o500)
+	defer os.Chmod(dir, 0o700)
+	if os.Geteuid() == 0 {
+		dir = "/proc" // root writes in any directory, but not in /proc
+	}
+	vars := goodEnv(t)
+	vars["CUTBOT_DB"] = filepath.Join(dir, "cutbot.db")
+	err := (&Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: env(vars)}).Run(context.Background(), []string{"check-config"})
+	if err == nil || !strings.Contains(err.Error(), "cannot write in") {
+		t.Errorf("check-config with a read-only directory: %v", err)
 	}
 }

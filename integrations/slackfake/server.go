@@ -114,6 +114,8 @@ type Change struct {
 
 type channel struct {
 	ID, Name string
+	Private  bool
+	Archived bool
 	Members  []string
 	Messages []*Message
 }
@@ -229,6 +231,22 @@ func (s *Server) AddChannel(id, name string, members ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.channels[id] = &channel{ID: id, Name: name, Members: members}
+}
+
+// AddPrivateChannel adds a private channel with these members.
+func (s *Server) AddPrivateChannel(id, name string, members ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.channels[id] = &channel{ID: id, Name: name, Private: true, Members: members}
+}
+
+// ArchiveChannel archives a channel: nothing can be posted in it.
+func (s *Server) ArchiveChannel(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := s.channels[id]; ch != nil {
+		ch.Archived = true
+	}
 }
 
 // AddUsergroup adds a user group.

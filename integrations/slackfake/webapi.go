@@ -150,6 +150,13 @@ func (s *Server) dispatch(method, token string, p url.Values, r *http.Request) r
 			return result{"ok": false, "error": "message_not_found"}
 		}
 		return result{"ok": true, "channel": m.Channel, "permalink": s.permalink(m)}
+	case "conversations.info":
+		ch := s.channels[p.Get("channel")]
+		if ch == nil || ch.Private && !slices.Contains(ch.Members, s.opts.BotUserID) {
+			return result{"ok": false, "error": "channel_not_found"} // Slack hides private channels the bot is not in
+		}
+		return result{"ok": true, "channel": result{"id": ch.ID, "name": ch.Name, "is_channel": !ch.Private, "is_group": ch.Private,
+			"is_private": ch.Private, "is_archived": ch.Archived, "is_member": slices.Contains(ch.Members, s.opts.BotUserID)}}
 	case "conversations.history":
 		return s.history(p)
 	case "conversations.replies":
@@ -193,6 +200,9 @@ func (s *Server) postMessage(p url.Values) result {
 	}
 	if !slices.Contains(ch.Members, s.opts.BotUserID) {
 		return result{"ok": false, "error": "not_in_channel"}
+	}
+	if ch.Archived {
+		return result{"ok": false, "error": "is_archived"}
 	}
 	text, blocks, bad := content(p)
 	if bad != nil {
