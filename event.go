@@ -480,3 +480,22 @@ func (e NeedsAttention) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 }
 
 func (NeedsAttention) threadNote() {}
+
+// VersionChecked records what the version of a new cut was checked against (the release
+// repository's branch and tags), and the reason given to cut it anyway, if any.
+type VersionChecked struct {
+	By     string
+	Detail string
+	Force  string
+}
+
+func (e VersionChecked) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	if e.Detail == "" {
+		return nil, nil
+	}
+	action := "version.checked"
+	if e.Force != "" {
+		action = "version.forced"
+	}
+	return &AuditEntry{Actor: e.By, Action: action, Detail: e.Detail}, nil
+}

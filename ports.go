@@ -173,6 +173,10 @@ type GitHub interface {
 	Contains(ctx context.Context, repo, base, head string) (bool, error)
 	// Release returns the URL of the GitHub release of tag, if it exists.
 	Release(ctx context.Context, repo, tag string) (string, bool, error)
+	// Tags lists the git tags of repo that start with prefix (e.g. "v1.31.").
+	Tags(ctx context.Context, repo, prefix string) ([]string, error)
+	// BranchExists reports whether repo has the branch.
+	BranchExists(ctx context.Context, repo, branch string) (bool, error)
 	// PullRequestsTo lists the open pull requests into base.
 	PullRequestsTo(ctx context.Context, repo, base string) ([]PullRequest, error)
 	// CombinedStatus is a commit's combined status and the contexts that failed.

@@ -147,3 +147,34 @@ func PromotionTags(v Version) []Version {
 	}
 	return tags
 }
+
+// NextVersion is the version krel builds next, of type typ, on the minor of v, given the tags
+// that minor already has (as the branch's git describe sees them): the patch after the
+// latest official release (or x.y.0 before any), the rc, beta or alpha after the latest of
+// its kind (or .0 before any).
+func NextVersion(v Version, typ ReleaseType, tags []Version) Version {
+	next := Version{Major: v.Major, Minor: v.Minor}
+	if typ == Official {
+		found := false
+		for _, t := range tags {
+			if t.Major == v.Major && t.Minor == v.Minor && t.Pre == "" && (!found || t.Patch >= next.Patch) {
+				next.Patch, found = t.Patch, true
+			}
+		}
+		if found {
+			next.Patch++
+		}
+		return next
+	}
+	next.Pre = typ
+	found := false
+	for _, t := range tags {
+		if t.Major == v.Major && t.Minor == v.Minor && t.Pre == typ && (!found || t.PreN >= next.PreN) {
+			next.PreN, found = t.PreN, true
+		}
+	}
+	if found {
+		next.PreN++
+	}
+	return next
+}

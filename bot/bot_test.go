@@ -160,7 +160,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"cut v1.31", "expected vMAJOR.MINOR.PATCH"},
 		{"cut v1.31.3-foo", `pre-release "foo"`},
 		{"cut 1.31.3", "did you mean v1.31.3?"},
-		{"cut v1.31.3 --force", `Unknown flag "--force"`},
+		{"cut v1.31.3 --forse x", `Unknown flag "--forse"`},
 		{"cut v1.31.3 --type rc", "--type rc does not match v1.31.3"},
 		{"cut v1.31.3 --branch release-1.30", "use release-1.31"},
 		{"deploy v1.31.3", `Unknown command "deploy"`},
@@ -172,8 +172,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		mustContain(t, tc.text, reply, tc.want)
 	}
 	// The usage of the command comes with the error.
-	r.run(alice, "cut v1.31.3 --force")
-	mustContain(t, "usage", r.lastReply(alice), "*Usage:* `/release cut VERSION [--type TYPE] [--branch BRANCH] [--no-mock-run] [--issue NUMBER] [--dry-run]`", "Examples:")
+	r.run(alice, "cut v1.31.3 --forse x")
+	mustContain(t, "usage", r.lastReply(alice), "*Usage:* `/release cut VERSION [--type TYPE] [--branch BRANCH] [--no-mock-run] [--issue NUMBER] [--force \"REASON\"] [--dry-run]`", "Examples:")
 	if msgs := fake.Messages(channelID); len(msgs) != 0 {
 		t.Errorf("bad input posted %d messages", len(msgs))
 	}
@@ -187,7 +187,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 	r := startBot(t, fake, "")
 	r.run(guest, "help")
 	mustContain(t, "help", r.lastReply(guest),
-		"`/release cut VERSION [--type TYPE] [--branch BRANCH] [--no-mock-run] [--issue NUMBER] [--dry-run]`", "Who: release managers (--dry-run: anyone)",
+		"`/release cut VERSION [--type TYPE] [--branch BRANCH] [--no-mock-run] [--issue NUMBER] [--force \"REASON\"] [--dry-run]`", "Who: release managers (--dry-run: anyone)",
 		"`/release status [VERSION]`", "`/release abort VERSION --reason \"REASON\"`", "`/release help [COMMAND]`", "Who: anyone")
 	r.run(guest, "")
 	mustContain(t, "empty command", r.lastReply(guest), "Commands:")

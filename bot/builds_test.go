@@ -75,6 +75,7 @@ func newBuilds(t testing.TB) *builds {
 	bl.gh.SetFile("kubernetes/sig-release", ".github/ISSUE_TEMPLATE/cut-release.md", githubfake.CutReleaseTemplate)
 	bl.gh.AddIssue("kubernetes/sig-release", 2990, "Cut v1.31.2 release", "closed", "someone")
 	bl.gh.AddIssue("kubernetes/kubernetes", 56876, "publishing-bot is broken", "closed", "k8s-publishing-bot")
+	bl.gh.SeedReleases("kubernetes/kubernetes", "v1.31.2", "v1.30.6", "v1.29.10", "v1.28.14", "v1.25.3", "v1.32.0-rc.0", "v1.33.0-alpha.0")
 	bl.ghClient, err = github.New(context.Background(), bl.gh.URL(), "ghp_fake", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -784,6 +784,9 @@ func dryRun(r handlers.PlanReply) (string, []slack.Block) {
 		blocks = append(blocks, section(fmt.Sprintf(":warning: It would be refused: %s already has an active cut (%s), opened by %s.",
 			s.Version, cutLink(r.Existing), user(r.Existing.OpenedBy))))
 	}
+	if r.Refusal != "" {
+		blocks = append(blocks, section(":warning: It would be refused: "+escape(r.Refusal)))
+	}
 	what := fmt.Sprintf("%s release from `%s`", capitalize(s.Type.WithArticle()), s.Branch)
 	if s.NoMockRun {
 		what += ", without the mock pair"

@@ -151,6 +151,7 @@ func init() {
 				{Name: "branch", Value: "BRANCH", Help: "master or release-X.Y; inferred from VERSION (alpha and beta: master, rc and official: release-X.Y)"},
 				{Name: "no-mock-run", Help: "skip the mock stage and mock release"},
 				{Name: "issue", Value: "NUMBER", Help: "track the cut in this existing issue of the issue repository instead of opening one"},
+				{Name: "force", Value: `"REASON"`, Help: "cut a version that is not the one krel builds next from its branch (or when GitHub cannot be asked); the reason is recorded"},
 				{Name: "dry-run", Help: "show the plan and change nothing"},
 			},
 			Examples: []string{"/release cut v1.31.3", "/release cut v1.32.0-rc.1 --dry-run", "/release cut v1.32.0-beta.1 --branch release-1.32", "/release cut v1.31.3 --no-mock-run", "/release cut v1.36.0-rc.1 --issue 2995"},

@@ -290,11 +290,17 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 			return ErrorReply{Message: fmt.Sprintf("--issue %s is not an issue number, e.g. --issue 2995", n), Usage: inv.Command}, nil
 		}
 	}
+	force := strings.TrimSpace(inv.Flags["force"])
+	checked, checkErr := h.checkVersion(ctx, spec, force)
 	if inv.Has("dry-run") {
 		// The dry run builds the cut the real path would, and lists what it would carry out.
 		c, err := h.newCut(spec, x.req.UserID, issueNumber)
 		if err != nil {
 			return nil, err
+		}
+		refusal := ""
+		if checkErr != nil {
+			refusal = cutbot.ErrorMessage(checkErr)
 		}
 		actions := []string{fmt.Sprintf("record the cut of %s (%s on %s)", v, spec.Type, spec.Branch)}
 		if issueNumber > 0 && h.gh.api != nil {
@@ -303,7 +309,7 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		for _, e := range c.Journal {
 			actions = append(actions, e.String())
 		}
-		return PlanReply{Spec: spec, Existing: existing, Actions: actions}, nil
+		return PlanReply{Spec: spec, Existing: existing, Refusal: refusal, Actions: append(actions, checked)}, nil
 	}
 	if existing != nil {
 		if !existing.Messages[cutbot.MessageThread].Posted() && existing.Spec == spec {
@@ -316,6 +322,9 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 			return CutReply{Cut: c, Headline: "Posted the thread of the cut that an earlier attempt had recorded.", Brief: true}, nil
 		}
 		return ErrorReply{Message: fmt.Sprintf("%s already has an active cut, opened by <@%s>. Follow it in its thread, or end it with `/release abort %s --reason \"...\"`.", v, existing.OpenedBy, v), Cut: existing}, nil
+	}
+	if checkErr != nil {
+		return nil, checkErr
 	}
 	var linked *cutbot.Issue
 	if issueNumber > 0 && h.gh.api != nil {
@@ -333,6 +342,9 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		if _, err := c.Apply(cutbot.IssueLinked{Ref: cutbot.IssueRef{Repo: h.gh.issueRepo, Number: linked.Number, URL: linked.URL}, By: x.req.UserID}, h.clock.Now()); err != nil {
 			return nil, err
 		}
+	}
+	if _, err := c.Apply(cutbot.VersionChecked{By: x.req.UserID, Detail: checked, Force: force}, h.clock.Now()); err != nil {
+		return nil, err
 	}
 	// The cut is stored with the intents of its thread, plan and issue: a crash before they
 	// are done is finished by the next start, which looks for each before doing it.

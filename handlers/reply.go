@@ -42,6 +42,7 @@ type CutReply struct {
 type PlanReply struct {
 	Spec     cutbot.CutSpec
 	Existing *cutbot.Cut // an active cut of the same version, which would refuse the cut
+	Refusal  string      // why else the cut would be refused (the version against GitHub)
 	Actions  []string    // what cutbot would do now, in order
 }
 

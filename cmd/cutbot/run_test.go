@@ -52,6 +52,7 @@ func newRunWorld(t *testing.T, schedule string) *runWorld {
 	w.gh.SetFile("kubernetes/website", "data/releases/schedule.yaml", schedule)
 	w.gh.SetFile("kubernetes/sig-release", ".github/ISSUE_TEMPLATE/cut-release.md", githubfake.CutReleaseTemplate)
 	w.gh.AddIssue("kubernetes/kubernetes", 56876, "publishing-bot is broken", "closed", "k8s-publishing-bot")
+	w.gh.SeedReleases("kubernetes/kubernetes", "v1.31.3")
 	w.testgrid.Set("sig-release-1.31-blocking", map[string]string{"build-1.31": "PASSING", "ci-kubernetes-unit-1.31": "FAILING"})
 
 	dir := t.TempDir()

@@ -37,6 +37,7 @@ func newSandboxWorld() *sandboxWorld {
 	w.gh.SetFile("kubernetes/sig-release", ".github/ISSUE_TEMPLATE/cut-release.md", githubfake.CutReleaseTemplate)
 	w.gh.AddIssue("kubernetes/sig-release", 2990, "Cut v1.31.2 release", "closed", "a-release-manager")
 	w.gh.AddIssue("kubernetes/kubernetes", 56876, "publishing-bot is broken", "closed", "k8s-publishing-bot")
+	w.gh.SeedReleases("kubernetes/kubernetes", "v1.31.2", "v1.30.6", "v1.29.10", "v1.28.14", "v1.32.0-rc.0", "v1.33.0-alpha.0")
 	w.gh.AddPR("kubernetes/k8s.io", "Bump the registry sync", "bump-sync", "someone")
 	// Cherry-picks waiting on release-1.31, ready and not, for /release freeze.
 	for i, p := range []struct {

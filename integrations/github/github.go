@@ -283,6 +283,47 @@ func (c *Client) Release(ctx context.Context, repo, tag string) (string, bool, e
 	return r.GetHTMLURL(), true, nil
 }
 
+// Tags lists the git tags of repo starting with prefix, through the matching-refs API (one
+// request however many tags the repository has).
+func (c *Client) Tags(ctx context.Context, repo, prefix string) ([]string, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	opts := &gh.ReferenceListOptions{Ref: "tags/" + prefix, ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		refs, resp, err := c.c.Git.ListMatchingRefs(ctx, owner, name, opts)
+		if err != nil {
+			return nil, c.coded(fmt.Sprintf("list the %s tags of %s", prefix, repo), err)
+		}
+		for _, r := range refs {
+			out = append(out, strings.TrimPrefix(r.GetRef(), "refs/tags/"))
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// BranchExists reports whether repo has the branch.
+func (c *Client) BranchExists(ctx context.Context, repo, branch string) (bool, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return false, err
+	}
+	_, _, err = c.c.Repositories.GetBranch(ctx, owner, name, branch, 1)
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, c.coded(fmt.Sprintf("read the branch %s of %s", branch, repo), err)
+	}
+	return true, nil
+}
+
 func (c *Client) PullRequestsTo(ctx context.Context, repo, base string) ([]cutbot.PullRequest, error) {
 	owner, name, err := split(repo)
 	if err != nil {

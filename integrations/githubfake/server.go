@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,8 @@ type status struct {
 }
 
 type repo struct {
+	tags     []string        // git tags, e.g. v1.31.2
+	branches map[string]bool // branches besides the default one
 	issues   map[int]*issue
 	next     int
 	files    map[string]string
@@ -108,7 +111,7 @@ func (s *Server) Close() { s.http.Close() }
 func (s *Server) repo(name string) *repo {
 	r := s.repos[name]
 	if r == nil {
-		r = &repo{issues: map[int]*issue{}, next: 1, files: map[string]string{}, statuses: map[string][]status{}, releases: map[string]string{}}
+		r = &repo{issues: map[int]*issue{}, next: 1, files: map[string]string{}, statuses: map[string][]status{}, releases: map[string]string{}, branches: map[string]bool{"master": true}}
 		s.repos[name] = r
 	}
 	return r
@@ -339,6 +342,67 @@ func (s *Server) SetStatus(repoName, sha, context, state, url string) {
 }
 
 // AddRelease publishes a GitHub release for tag.
+// AddTags adds git tags to a repository.
+func (s *Server) AddTags(repoName string, tags ...string) {
+	s.change(func() { r := s.repo(repoName); r.tags = append(r.tags, tags...) })
+}
+
+var reVersion = regexp.MustCompile(`^v(\d+)\.(\d+)\.(\d+)(?:-(alpha|beta|rc)\.(\d+))?$`)
+
+// SeedReleases gives a repository the tags and release branches of a release history up to
+// each latest version given: for v1.31.2, the branch release-1.31 and v1.31.0-rc.0 … v1.31.2;
+// for v1.32.0-rc.1, release-1.32 and the alphas, betas and rcs before it; for
+// v1.33.0-alpha.1, alpha.0 and alpha.1 (on master).
+func (s *Server) SeedReleases(repoName string, latest ...string) {
+	for _, l := range latest {
+		m := reVersion.FindStringSubmatch(l)
+		if m == nil {
+			panic("githubfake: SeedReleases: not a version: " + l)
+		}
+		major, _ := strconv.Atoi(m[1])
+		minor, _ := strconv.Atoi(m[2])
+		patch, _ := strconv.Atoi(m[3])
+		pre := m[4]
+		n, _ := strconv.Atoi(m[5])
+		var tags []string
+		add := func(kind string, upto int) {
+			for i := 0; i <= upto; i++ {
+				tags = append(tags, fmt.Sprintf("v%d.%d.0-%s.%d", major, minor, kind, i))
+			}
+		}
+		switch pre {
+		case "alpha":
+			add("alpha", n)
+		case "beta":
+			add("alpha", 3)
+			add("beta", n)
+		case "rc":
+			add("alpha", 3)
+			add("beta", 2)
+			add("rc", n)
+			s.AddBranches(repoName, fmt.Sprintf("release-%d.%d", major, minor))
+		default:
+			add("alpha", 3)
+			add("beta", 2)
+			add("rc", 1)
+			for p := 0; p <= patch; p++ {
+				tags = append(tags, fmt.Sprintf("v%d.%d.%d", major, minor, p))
+			}
+			s.AddBranches(repoName, fmt.Sprintf("release-%d.%d", major, minor))
+		}
+		s.AddTags(repoName, tags...)
+	}
+}
+
+// AddBranches adds branches to a repository (master is always there).
+func (s *Server) AddBranches(repoName string, branches ...string) {
+	s.change(func() {
+		for _, b := range branches {
+			s.repo(repoName).branches[b] = true
+		}
+	})
+}
+
 func (s *Server) AddRelease(repoName, tag string) {
 	s.change(func() {
 		s.repo(repoName).releases[tag] = fmt.Sprintf("https://github.com/%s/releases/tag/%s", repoName, tag)
@@ -608,6 +672,21 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 			st = "behind"
 		}
 		return http.StatusOK, obj{"status": st, "ahead_by": max(hi-bi, 0), "behind_by": max(bi-hi, 0)}
+	case rest[0] == "git" && len(rest) >= 3 && rest[1] == "matching-refs" && rest[2] == "tags":
+		prefix := strings.Join(rest[3:], "/")
+		out := []obj{}
+		for _, t := range rp.tags {
+			if strings.HasPrefix(t, prefix) {
+				out = append(out, obj{"ref": "refs/tags/" + t, "object": obj{"type": "commit", "sha": fmt.Sprintf("%040x", len(t))}})
+			}
+		}
+		return http.StatusOK, out
+	case rest[0] == "branches" && len(rest) >= 2:
+		b := strings.Join(rest[1:], "/")
+		if !rp.branches[b] {
+			return http.StatusNotFound, obj{"message": "Branch not found"}
+		}
+		return http.StatusOK, obj{"name": b, "commit": obj{"sha": fmt.Sprintf("%040x", len(b))}}
 	case rest[0] == "releases" && len(rest) == 3 && rest[1] == "tags":
 		u, ok := rp.releases[rest[2]]
 		if !ok {
