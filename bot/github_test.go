@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -313,3 +314,69 @@ func TestIsLive(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestVersionsAgainstGitHub: a cut is checked against the release repository's branches,
+// tags and releases before anything is recorded; a refusal opens nothing, and a version
+// other than the next patch needs --force "reason", which the audit keeps.
+func TestVersionsAgainstGitHub(t *testing.T) {
+	fake := workspace(t)
+	bl := newBuilds(t)
+	r := startBotWith(t, fake, "", bl)
+	issues := len(bl.gh.IssueNumbers(sigRelease))
+	refused := func(text string, want ...string) {
+		t.Helper()
+		r.run(alice, text)
+		mustContain(t, text, r.lastReply(alice), want...)
+		v := cutbot.MustParseVersion(strings.Fields(text)[1])
+		if _, err := r.store.LatestCut(context.Background(), v); cutbot.ErrorCode(err) != cutbot.ENOTFOUND {
+			t.Errorf("%s: a cut was recorded: %v", text, err)
+		}
+		if n := len(bl.gh.IssueNumbers(sigRelease)); n != issues {
+			t.Errorf("%s: %d issues opened", text, n-issues)
+		}
+	}
+	refused("cut v1.31.0", "v1.31.0 is already tagged in kubernetes/kubernetes", "https://github.com/kubernetes/kubernetes/releases/tag/v1.31.0")
+	refused("cut v1.31.2 --force \"again\"", "v1.31.2 is already tagged")
+	refused("cut v1.99.1", "the branch release-1.99 does not exist in kubernetes/kubernetes")
+	refused("cut v1.31.4", "v1.31.4 is not the official krel builds next from release-1.31: that is v1.31.3 (the latest is v1.31.2 in kubernetes/kubernetes)", `--force "reason"`)
+
+	// A release published without its tag listed yet is refused too.
+	bl.gh.AddRelease("kubernetes/kubernetes", "v1.30.7")
+	refused("cut v1.30.7", "v1.30.7 is already released in kubernetes/kubernetes")
+
+	// The dry run says what the real cut would refuse.
+	r.run(alice, "cut v1.31.4 --dry-run")
+	mustContain(t, "dry run", r.lastReply(alice), "v1.31.4 is not the official krel builds next")
+
+	// Forced: cut, and the reason is in the audit.
+	r.run(alice, `cut v1.31.4 --force "v1.31.3 was burned by a bad tag"`)
+	c := activeCut(t, r.store, "v1.31.4")
+	var got *cutbot.AuditEntry
+	for i := range c.Audit {
+		if c.Audit[i].Action == "version.forced" {
+			got = &c.Audit[i]
+		}
+	}
+	if got == nil || got.Actor != alice || !strings.Contains(got.Detail, "v1.31.3 was burned by a bad tag") {
+		t.Errorf("audit = %+v, want version.forced with the reason", c.Audit)
+	}
+
+	// The next patch is cut without a word, and its check is recorded.
+	r.run(bob, "cut v1.29.11")
+	c = activeCut(t, r.store, "v1.29.11")
+	if last := c.Audit[1]; last.Action != "version.checked" || !strings.Contains(last.Detail, "the latest is v1.29.10") {
+		t.Errorf("audit = %+v", c.Audit)
+	}
+
+	// GitHub down: refused unless forced.
+	issues = len(bl.gh.IssueNumbers(sigRelease))
+	for range 5 {
+		bl.gh.FailNext("GET /repos/kubernetes/kubernetes/branches/release-1.28", http.StatusBadGateway)
+	}
+	refused("cut v1.28.15", "v1.28.15 was not checked: GitHub could not read the branch release-1.28 of kubernetes/kubernetes just now (502)", "Try again in a moment")
+	r.run(bob, `cut v1.28.15 --force "GitHub is down, the branch is there"`)
+	c = activeCut(t, r.store, "v1.28.15")
+	if i := slices.IndexFunc(c.Audit, func(e cutbot.AuditEntry) bool { return e.Action == "version.forced" }); i < 0 || !strings.Contains(c.Audit[i].Detail, "could not be checked (GitHub could not read the branch release-1.28 of kubernetes/kubernetes just now (502)); cut anyway: GitHub is down") {
+		t.Errorf("audit = %+v", c.Audit)
+	}
+}

@@ -18,11 +18,16 @@ func (h *Handlers) checkVersion(ctx context.Context, spec cutbot.CutSpec, force 
 	if g.api == nil {
 		return "the version was not checked against GitHub (GITHUB_TOKEN is not set)", nil
 	}
+	// The GitHub client's errors already say what it could not do.
 	couldNot := func(what string, err error) (string, error) {
-		if force != "" {
-			return fmt.Sprintf("the version could not be checked (%s: %s); cut anyway: %s", what, cutbot.ErrorMessage(err), force), nil
+		why := cutbot.ErrorMessage(err)
+		if cutbot.ErrorCode(err) == cutbot.EINTERNAL {
+			why = "could not " + what
 		}
-		return "", cutbot.Errorf(cutbot.EUNAVAILABLE, "%s: could not %s (%s); try again in a moment, or add --force \"reason\" to cut without the check", v, what, cutbot.ErrorMessage(err))
+		if force != "" {
+			return fmt.Sprintf("the version could not be checked (%s); cut anyway: %s", why, force), nil
+		}
+		return "", cutbot.Errorf(cutbot.EUNAVAILABLE, "%s was not checked: %s. Try again in a moment, or add --force \"reason\" to cut without the check.", v, why)
 	}
 	if spec.Branch != cutbot.MasterBranch {
 		ok, err := g.api.BranchExists(ctx, g.releaseRepo, spec.Branch)

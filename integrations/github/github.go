@@ -313,10 +313,14 @@ func (c *Client) BranchExists(ctx context.Context, repo, branch string) (bool, e
 	if err != nil {
 		return false, err
 	}
-	_, _, err = c.c.Repositories.GetBranch(ctx, owner, name, branch, 1)
-	var er *gh.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
+	// GetBranch answers a status other than 200 with a plain error and the response (not an
+	// *ErrorResponse), so the 404 of a missing branch is read from the response.
+	_, resp, err := c.c.Repositories.GetBranch(ctx, owner, name, branch, 1)
+	if resp != nil && resp.StatusCode == http.StatusNotFound {
 		return false, nil
+	}
+	if resp != nil && resp.StatusCode != http.StatusOK {
+		err = &gh.ErrorResponse{Response: resp.Response, Message: err.Error()}
 	}
 	if err != nil {
 		return false, c.coded(fmt.Sprintf("read the branch %s of %s", branch, repo), err)
