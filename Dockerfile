@@ -15,6 +15,8 @@ COPY --from=build /out/cutbot /cutbot
 # The bbolt file lives on a volume so that every cut survives a new container.
 ENV CUTBOT_DB=/data/cutbot.db
 VOLUME ["/data"]
+# Health checks (/livez, /readyz, /healthz) and Prometheus metrics (/metrics): CUTBOT_HTTP_ADDR.
+EXPOSE 8080
 USER nonroot:nonroot
 ENTRYPOINT ["/cutbot"]
 CMD ["run"]

@@ -52,6 +52,8 @@ type Config struct {
 	// OnHandled, if set, is called when the bot is done with an envelope: its reply sent or
 	// the envelope ignored as a redelivery. Tests and the sandbox wait on it.
 	OnHandled func(envelopeID string)
+	// Observer is told what the bot does (metrics); nil: nothing is told.
+	Observer Observer
 
 	// Builds. With Builder nil, the commands that run stages say builds are not configured.
 	Builder     cutbot.Builder
@@ -111,6 +113,8 @@ type Bot struct {
 	cron     *cron.Cron
 	jobs     map[string]cron.EntryID
 	started  chan struct{} // closed once every cut with work left has been handed to its lane
+	obs      Observer
+	health   health
 }
 
 // New returns a bot for cfg using st.
@@ -151,8 +155,11 @@ func New(cfg Config, st Store) (*Bot, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = realSleep
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	// Every Web API call goes through the pacer, which spends Slack's budget by priority.
-	pace := newPacer(cfg.HTTPClient.Transport, cfg.APIURL, cfg.SlackLimits, cfg.Clock.Now, cfg.Sleep, cfg.Log)
+	pace := newPacer(cfg.HTTPClient.Transport, cfg.APIURL, cfg.SlackLimits, cfg.Clock.Now, cfg.Sleep, cfg.Log, cfg.Observer)
 	httpClient := *cfg.HTTPClient
 	httpClient.Transport = pace
 	api := slack.New(cfg.BotToken,
@@ -160,7 +167,7 @@ func New(cfg Config, st Store) (*Bot, error) {
 		slack.OptionAPIURL(cfg.APIURL),
 		slack.OptionHTTPClient(&httpClient),
 	)
-	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log, pace: pace, started: make(chan struct{})}
+	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log, pace: pace, started: make(chan struct{}), obs: cfg.Observer}
 	shown, _ := st.(ShownStore)
 	b.poster = newPoster(api, pace, cfg.Log, cfg.Sleep, shown)
 	if cfg.Policy.Location == nil {
@@ -178,6 +185,7 @@ func New(cfg Config, st Store) (*Bot, error) {
 	}
 	b.handlers = handlers.New(handlers.Deps{
 		Store:      st,
+		Observer:   cfg.Observer,
 		Messenger:  b.msg,
 		Directory:  &directory{api: api, group: cfg.ManagersGroup, managers: cfg.Managers, log: cfg.Log, now: cfg.Clock.Now},
 		Clock:      cfg.Clock,
@@ -346,6 +354,7 @@ func (b *Bot) Run(ctx context.Context) error {
 // recoverJob keeps a panic in a background job from taking the process down.
 func (b *Bot) recoverJob(what string) {
 	if p := recover(); p != nil {
+		b.obs.Recovered(what)
 		b.log.Error(what+" panicked", "panic", p, "stack", string(debug.Stack()))
 	}
 }
@@ -372,9 +381,11 @@ func (b *Bot) pollLoop(ctx context.Context) {
 
 func (b *Bot) pollOnce(ctx context.Context) {
 	defer b.recoverJob("poll")
+	start := time.Now()
 	if err := b.handlers.Poll(ctx); err != nil && ctx.Err() == nil {
 		b.log.Warn("poll", "err", err)
 	}
+	b.obs.Polled(time.Since(start))
 	if b.cfg.OnPolled != nil && ctx.Err() == nil {
 		b.settle(ctx, "")
 		b.cfg.OnPolled()
@@ -421,6 +432,7 @@ func (b *Bot) PosterStats() (edits, skipped, coalesced, rateLimited, posts int) 
 // closed by the caller, after.
 func (b *Bot) shutdown(stop context.CancelFunc, background *sync.WaitGroup) error {
 	b.log.Info("stopping: finishing the work in progress", "grace", b.cfg.ShutdownGrace)
+	b.setConnected(false)
 	stop() // no more ticks, no new connection
 	<-b.cron.Stop().Done()
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ShutdownGrace)
@@ -454,18 +466,28 @@ func (b *Bot) shutdown(stop context.CancelFunc, background *sync.WaitGroup) erro
 // dispatch handles one Socket Mode event. It never blocks on slow work: envelopes are
 // acknowledged first and handled on their own goroutines.
 func (b *Bot) dispatch(ctx context.Context, sm *socketmode.Client, evt socketmode.Event) error {
+	read := time.Now() // an envelope's ack time is measured from here (not the injected clock)
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
-		b.log.Debug("connecting to slack")
+		// slack-go reconnects by itself (Slack's "disconnect" requests included) and says
+		// only this: until Connected, commands do not reach cutbot.
+		if b.setConnected(false) {
+			b.log.Info("the connection to slack dropped; reconnecting")
+		} else {
+			b.log.Debug("connecting to slack")
+		}
 	case socketmode.EventTypeConnected:
+		b.setConnected(true)
 		b.log.Info("connected to slack over socket mode")
 	case socketmode.EventTypeConnectionError:
 		b.log.Warn("socket mode connection error", "err", evt.Data)
+		b.setConnected(false)
 	case socketmode.EventTypeInvalidAuth:
 		return errors.New("slack refused SLACK_APP_TOKEN (invalid_auth): check the app-level token and its connections:write scope")
 	case socketmode.EventTypeHello:
 		b.log.Debug("socket mode hello")
 	case socketmode.EventTypeDisconnect:
+		b.setConnected(false)
 		b.log.Info("slack asked to reconnect")
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(slack.SlashCommand)
@@ -476,6 +498,7 @@ func (b *Bot) dispatch(ctx context.Context, sm *socketmode.Client, evt socketmod
 		if err := sm.Ack(*evt.Request); err != nil {
 			b.log.Error("ack slash command", "envelope", evt.Request.EnvelopeID, "err", err)
 		}
+		b.obs.EnvelopeAcked(evt.Request.Type, time.Since(read))
 		b.inflight.Add(1)
 		go func() {
 			defer b.inflight.Done()
@@ -486,6 +509,7 @@ func (b *Bot) dispatch(ctx context.Context, sm *socketmode.Client, evt socketmod
 			return nil
 		}
 		sm.Ack(*evt.Request)
+		b.obs.EnvelopeAcked(evt.Request.Type, time.Since(read))
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
 			b.done(ctx, evt.Request.EnvelopeID, "")
@@ -499,6 +523,7 @@ func (b *Bot) dispatch(ctx context.Context, sm *socketmode.Client, evt socketmod
 	case socketmode.EventTypeEventsAPI:
 		if evt.Request != nil {
 			sm.Ack(*evt.Request)
+			b.obs.EnvelopeAcked(evt.Request.Type, time.Since(read))
 			b.done(ctx, evt.Request.EnvelopeID, "")
 		}
 	default:
@@ -526,10 +551,12 @@ func (b *Bot) handleCommand(ctx context.Context, envelopeID string, retry int, c
 	key := ""
 	defer func() {
 		if p := recover(); p != nil {
+			b.obs.Recovered("command")
 			log.Error("command panicked", "panic", p, "stack", string(debug.Stack()))
 		}
 		b.done(ctx, envelopeID, key)
 	}()
+	start := time.Now()
 
 	first, err := b.store.MarkEnvelope(ctx, envelopeID)
 	if err != nil {
@@ -539,20 +566,25 @@ func (b *Bot) handleCommand(ctx context.Context, envelopeID string, retry int, c
 		log.Info("ignored a redelivered envelope already handled", "retry_attempt", retry)
 		return
 	}
+	name := "unknown" // the command, for metrics: only the names in the command table
+	answer := func(r handlers.Reply) {
+		b.obs.CommandDone(name, handlers.Outcome(r), time.Since(start)) // counted before the person sees it
+		b.respond(ctx, log, cmd, r)
+	}
 	if cmd.Command != b.cfg.Command {
-		b.respond(ctx, log, cmd, handlers.ErrorReply{Message: fmt.Sprintf("cutbot answers %s, not %s.", b.cfg.Command, cmd.Command)})
+		answer(handlers.ErrorReply{Message: fmt.Sprintf("cutbot answers %s, not %s.", b.cfg.Command, cmd.Command)})
 		return
 	}
 	req := handlers.Request{UserID: cmd.UserID, UserName: cmd.UserName, ChannelID: cmd.ChannelID, Text: cmd.Text}
 	inv, err := handlers.Parse(cmd.Text)
 	if err != nil {
 		log.Info("malformed command", "text", cmd.Text, "err", err)
-		b.respond(ctx, log, cmd, handlers.ParseErrorReply(err))
+		answer(handlers.ParseErrorReply(err))
 		return
 	}
-	key = inv.Key()
+	key, name = inv.Key(), inv.Command.Name
 	log.Debug("running command", "text", cmd.Text, "key", key)
-	b.respond(ctx, log, cmd, b.handlers.Execute(ctx, req, inv))
+	answer(b.handlers.Execute(ctx, req, inv))
 }
 
 // handleAction runs a button press and replies privately to whoever pressed it.
@@ -562,10 +594,12 @@ func (b *Bot) handleAction(ctx context.Context, envelopeID string, cb slack.Inte
 	log := b.log.With("envelope", envelopeID, "user", cb.User.ID)
 	defer func() {
 		if p := recover(); p != nil {
+			b.obs.Recovered("button")
 			log.Error("action panicked", "panic", p, "stack", string(debug.Stack()))
 		}
 		b.done(ctx, envelopeID, "")
 	}()
+	start := time.Now()
 	if first, err := b.store.MarkEnvelope(ctx, envelopeID); err != nil {
 		log.Error("record envelope", "err", err)
 	} else if !first {
@@ -576,6 +610,7 @@ func (b *Bot) handleAction(ctx context.Context, envelopeID string, cb slack.Inte
 	req := handlers.ActionRequest{UserID: cb.User.ID, ActionID: act.ActionID, Value: act.Value}
 	reply := b.handlers.HandleAction(ctx, req)
 	cmd := slack.SlashCommand{UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
+	b.obs.CommandDone("button", handlers.Outcome(reply), time.Since(start))
 	b.respond(ctx, log, cmd, reply)
 }
 

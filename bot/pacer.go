@@ -97,6 +97,7 @@ type pacer struct {
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
 	log    *slog.Logger
+	obs    Observer
 
 	mu      sync.Mutex
 	budgets map[string]*budget
@@ -108,7 +109,7 @@ type pacerStats struct {
 	Waited                      time.Duration
 }
 
-func newPacer(next http.RoundTripper, apiURL string, limits map[string]Limit, now func() time.Time, sleep func(context.Context, time.Duration) error, log *slog.Logger) *pacer {
+func newPacer(next http.RoundTripper, apiURL string, limits map[string]Limit, now func() time.Time, sleep func(context.Context, time.Duration) error, log *slog.Logger, obs Observer) *pacer {
 	if next == nil {
 		next = http.DefaultTransport
 	}
@@ -116,7 +117,10 @@ func newPacer(next http.RoundTripper, apiURL string, limits map[string]Limit, no
 	if u, err := url.Parse(apiURL); err == nil {
 		path = u.Path
 	}
-	return &pacer{next: next, api: path, limits: limits, now: now, sleep: sleep, log: log, budgets: map[string]*budget{}}
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	return &pacer{next: next, api: path, limits: limits, now: now, sleep: sleep, log: log, obs: obs, budgets: map[string]*budget{}}
 }
 
 // budget returns the budget of a method (in a channel, for chat.postMessage), or nil.
@@ -160,9 +164,10 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	paid := ctx.Value(prepaidKey{}) != nil
 	for try := 0; ; try++ {
+		var waited time.Duration
 		if b != nil && !(paid && try == 0) {
-			waited, err := b.wait(ctx, priorityOf(ctx))
-			if err != nil {
+			var err error
+			if waited, err = b.wait(ctx, priorityOf(ctx)); err != nil {
 				return nil, err
 			}
 			p.count(func(s *pacerStats) { s.Waited += waited })
@@ -174,9 +179,24 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := p.next.RoundTrip(r)
 		p.count(func(s *pacerStats) { s.Calls++ })
-		if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+		if err != nil {
+			p.obs.SlackCall(method, "unreachable", waited)
 			return resp, err
 		}
+		if resp.StatusCode != http.StatusTooManyRequests {
+			// The answer is read here to tell Slack's errors, which come with 200; Web API
+			// answers are small.
+			answer, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(answer))
+			if rerr != nil {
+				p.obs.SlackCall(method, "unreachable", waited)
+				return nil, rerr
+			}
+			p.obs.SlackCall(method, slackOutcome(resp.StatusCode, answer), waited)
+			return resp, nil
+		}
+		p.obs.SlackCall(method, "rate_limited", waited)
 		wait := retryAfter(resp)
 		p.count(func(s *pacerStats) { s.RateLimited++ })
 		p.log.Warn("slack rate limit; waiting", "method", method, "retry_after", wait)

@@ -29,6 +29,7 @@ type Request struct {
 // Deps are what the handlers need from the world.
 type Deps struct {
 	Store     cutbot.CutStore
+	Observer  cutbot.Observer // told of every change and effect (metrics); nil: none
 	Messenger cutbot.Messenger
 	Directory cutbot.Directory
 	Clock     cutbot.Clock
@@ -105,6 +106,7 @@ type Handlers struct {
 	freezes     cutbot.FreezeStore
 	cpRepo      string
 	cpLabel     string
+	observe     cutbot.Observer
 }
 
 // New returns Handlers using deps.
@@ -117,6 +119,9 @@ func New(deps Deps) *Handlers {
 	}
 	if deps.NewID == nil {
 		deps.NewID = randomID
+	}
+	if deps.Observer == nil {
+		deps.Observer = cutbot.NopObserver{}
 	}
 	if deps.JobTimeout <= 0 {
 		deps.JobTimeout = 2 * time.Minute
@@ -133,7 +138,7 @@ func New(deps Deps) *Handlers {
 	h := &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log,
 		timeout: deps.JobTimeout, replyWait: 800 * time.Millisecond, builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
-		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel}
+		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel, observe: deps.Observer}
 	h.lanes.onPanic = h.recovered
 	h.lanes.after = h.showChanged
 	return h
@@ -200,7 +205,7 @@ func (h *Handlers) Execute(ctx context.Context, req Request, inv Invocation) Rep
 		ok, err := h.dir.IsReleaseManager(ctx, req.UserID)
 		if err != nil {
 			log.Error("check release-manager membership", "err", err)
-			return ErrorReply{Message: "Could not check whether you are a release manager; try again in a moment."}
+			return ErrorReply{Message: "Could not check whether you are a release manager; try again in a moment.", Failed: true}
 		}
 		if !ok {
 			log.Info("refused: not a release manager")
@@ -215,15 +220,15 @@ func (h *Handlers) Execute(ctx context.Context, req Request, inv Invocation) Rep
 		completed, lerr := h.lanes.do(ctx, key, run)
 		switch {
 		case lerr != nil:
-			return ErrorReply{Message: "cutbot is still busy with earlier work on " + inv.Arg(0) + "; try again in a moment."}
+			return ErrorReply{Message: "cutbot is still busy with earlier work on " + inv.Arg(0) + "; try again in a moment.", Failed: true}
 		case !completed:
-			return ErrorReply{Message: cutbot.ErrorMessage(errors.New("panic"))}
+			return ErrorReply{Message: cutbot.ErrorMessage(errors.New("panic")), Failed: true}
 		}
 		if inv.Command.Args[0].Name == "VERSION" {
 			h.settleVersion(key) // what the command's changes need posted, after the reply
 		}
 	} else if !h.protect(log, run) {
-		return ErrorReply{Message: cutbot.ErrorMessage(errors.New("panic"))}
+		return ErrorReply{Message: cutbot.ErrorMessage(errors.New("panic")), Failed: true}
 	}
 	if err != nil {
 		return errorReply(log, err)
@@ -235,6 +240,7 @@ func (h *Handlers) Execute(ctx context.Context, req Request, inv Invocation) Rep
 func (h *Handlers) protect(log *slog.Logger, fn func()) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
+			h.observe.Recovered("command")
 			log.Error("panicked", "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
@@ -249,6 +255,10 @@ func errorReply(log *slog.Logger, err error) Reply {
 		log.Error("failed", "err", err)
 	} else {
 		log.Info("refused", "err", err)
+	}
+	switch cutbot.ErrorCode(err) {
+	case cutbot.EINTERNAL, cutbot.EUNAVAILABLE:
+		return ErrorReply{Message: cutbot.ErrorMessage(err), Failed: true}
 	}
 	return ErrorReply{Message: cutbot.ErrorMessage(err)}
 }

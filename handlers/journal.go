@@ -112,6 +112,7 @@ func (h *Handlers) change(ctx context.Context, c *cutbot.Cut, events ...cutbot.E
 	}
 	h.fresh.add(next.ID, added)
 	h.toShow.mark(next)
+	h.observe.CutChanged(next, events)
 	return next, nil
 }
 
@@ -170,6 +171,9 @@ func (h *Handlers) carry(ctx context.Context, c *cutbot.Cut, which func(cutbot.E
 		}
 		uncertain := !h.fresh.take(c.ID, e)
 		events, err := h.perform(ctx, c, e, uncertain)
+		if _, post := e.(cutbot.PostMessage); !post || err != nil || len(events) > 0 {
+			h.observe.EffectCarried(c, e, err) // a post handed to the messenger is told when answered
+		}
 		if len(events) > 0 {
 			next, aerr := h.change(ctx, c, events...)
 			if aerr != nil {
@@ -234,6 +238,7 @@ func (h *Handlers) postLater(c *cutbot.Cut, e cutbot.PostMessage, answered func(
 		return
 	}
 	h.msg.PostLater(c, e.Message, func(ref cutbot.MessageRef, err error) {
+		h.observe.EffectCarried(c, e, err)
 		if err != nil {
 			// Nothing to record: the intent stays, and the next try looks for the message
 			// before posting it (a failure may hide a post that reached Slack).
@@ -324,6 +329,7 @@ func onlyBuilds(e cutbot.Effect) bool {
 // the cut is marked for a person to look at, with a note in its thread. cutbot then does
 // nothing more on that cut by itself until a person acts on it.
 func (h *Handlers) recovered(key string, p any, stack []byte) {
+	h.observe.Recovered("lane")
 	ctx, cancel := h.jobContext()
 	defer cancel()
 	var c *cutbot.Cut

@@ -11,6 +11,24 @@ type ErrorReply struct {
 	Message string
 	Usage   *Command    // show this command's usage
 	Cut     *cutbot.Cut // link this cut's thread
+	// Failed: cutbot could not do what was asked (an outside service, an internal error), as
+	// opposed to refusing input it will never take.
+	Failed bool
+}
+
+// Outcome names how a command or button ended, for metrics: "ok", "refused" (not a release
+// manager), "invalid" (input cutbot refuses, which changed nothing) or "failed".
+func Outcome(r Reply) string {
+	switch r := r.(type) {
+	case RefusedReply:
+		return "refused"
+	case ErrorReply:
+		if r.Failed {
+			return "failed"
+		}
+		return "invalid"
+	}
+	return "ok"
 }
 
 // RefusedReply tells a user who may run the command they tried, or press the button.

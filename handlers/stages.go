@@ -546,7 +546,7 @@ func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) Reply {
 	ok, err := h.dir.IsReleaseManager(ctx, req.UserID)
 	if err != nil {
 		log.Error("check release-manager membership", "err", err)
-		return ErrorReply{Message: "Could not check whether you are a release manager; try again in a moment."}
+		return ErrorReply{Message: "Could not check whether you are a release manager; try again in a moment.", Failed: true}
 	}
 	if !ok {
 		return RefusedReply{Button: true, Who: h.dir.ReleaseManagers(ctx)}

@@ -227,6 +227,21 @@ func (s *Store) Stats() (Stats, error) {
 	return st, err
 }
 
+// Ping reports whether the database is open and can be read (a health check).
+func (s *Store) Ping() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = damaged(s.path, fmt.Errorf("%v", p))
+		}
+	}()
+	return s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCuts) == nil {
+			return damaged(s.path, errors.New("it has no cuts bucket"))
+		}
+		return nil
+	})
+}
+
 // Close closes the database, releasing its lock.
 func (s *Store) Close() error { return s.db.Close() }
 

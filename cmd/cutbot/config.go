@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -34,6 +35,7 @@ type Config struct {
 	Managers      []string
 	LogLevel      string
 	LogFormat     string
+	HTTPAddr      string
 
 	GCPProject         string
 	GCPRegion          string
@@ -119,6 +121,8 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.LogLevel }},
 	{Env: "CUTBOT_LOG_FORMAT", Flag: "log-format", Default: "text", Help: "text or json.",
 		field: func(c *Config) any { return &c.LogFormat }},
+	{Env: "CUTBOT_HTTP_ADDR", Flag: "http-addr", Default: ":8080", Help: "Address of the health checks (/livez, /readyz, /healthz) and Prometheus metrics (/metrics); off turns them off. They say nothing secret: bind them where the cluster, not the world, reaches them.",
+		field: func(c *Config) any { return &c.HTTPAddr }},
 	{Env: "CUTBOT_GCP_PROJECT", Flag: "gcp-project", Default: "k8s-release", Help: "Google Cloud project the stage and release builds run in.",
 		field: func(c *Config) any { return &c.GCPProject }},
 	{Env: "CUTBOT_GCP_REGION", Flag: "gcp-region", Default: "us-central1", Help: "Cloud Build region (builds are created in projects/PROJECT/locations/REGION).",
@@ -324,6 +328,13 @@ func (c *Config) validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		bad("CUTBOT_LOG_LEVEL: %v", err)
+	}
+	if c.HTTPAddr != "off" {
+		if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			bad("CUTBOT_HTTP_ADDR %q: give host:port or :port, e.g. :8080, or off to turn health checks and metrics off", c.HTTPAddr)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("CUTBOT_HTTP_ADDR %q: the port %q is not a port number", c.HTTPAddr, port)
+		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("CUTBOT_LOG_FORMAT %q: use text or json", c.LogFormat)

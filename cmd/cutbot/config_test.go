@@ -33,6 +33,7 @@ var arrivals = map[string]arrival{
 	"CUTBOT_MANAGERS":               {"U0A, U0B", []string{"U0A", "U0B"}, func(c Config) any { return c.Managers }},
 	"CUTBOT_LOG_LEVEL":              {"debug", "debug", func(c Config) any { return c.LogLevel }},
 	"CUTBOT_LOG_FORMAT":             {"json", "json", func(c Config) any { return c.LogFormat }},
+	"CUTBOT_HTTP_ADDR":              {"127.0.0.1:9090", "127.0.0.1:9090", func(c Config) any { return c.HTTPAddr }},
 	"CUTBOT_GCP_PROJECT":            {"my-project", "my-project", func(c Config) any { return c.GCPProject }},
 	"CUTBOT_GCP_REGION":             {"europe-west1", "europe-west1", func(c Config) any { return c.GCPRegion }},
 	"CUTBOT_CLOUDBUILD_ENDPOINT":    {"127.0.0.1:9", "127.0.0.1:9", func(c Config) any { return c.CloudBuildEndpoint }},

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/cutbot/integrations/civersion"
 	"sigs.k8s.io/cutbot/integrations/cloudbuild"
 	"sigs.k8s.io/cutbot/integrations/github"
+	"sigs.k8s.io/cutbot/integrations/metrics"
 	"sigs.k8s.io/cutbot/integrations/prow"
 	"sigs.k8s.io/cutbot/integrations/schedule"
 	"sigs.k8s.io/cutbot/integrations/testgrid"
@@ -292,7 +293,9 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	obs := metrics.New(buildVersion(), st)
 	bc := bot.Config{
+		Observer:      obs,
 		AppToken:      cfg.SlackAppToken.Reveal(),
 		BotToken:      cfg.SlackBotToken.Reveal(),
 		APIURL:        cfg.SlackAPIURL,
@@ -311,14 +314,14 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if cfg.BuildsEnabled() {
 		cb, err := cloudbuild.New(ctx, cloudbuild.Config{Project: cfg.GCPProject, Region: cfg.GCPRegion, Endpoint: cfg.CloudBuildEndpoint,
-			StageConfig: cfg.StageBuildConfig, ReleaseConfig: cfg.ReleaseBuildConfig})
+			StageConfig: cfg.StageBuildConfig, ReleaseConfig: cfg.ReleaseBuildConfig, Interceptor: obs.UnaryInterceptor()})
 		if err != nil {
 			return err
 		}
 		defer cb.Close()
 		krel := cutbot.DefaultKrelOptions()
 		krel.ToolRef = cfg.ToolRef
-		bc.Builder, bc.Versions, bc.Krel = cb, &civersion.Source{BaseURL: cfg.CIVersionURL}, krel
+		bc.Builder, bc.Versions, bc.Krel = cb, &civersion.Source{BaseURL: cfg.CIVersionURL, HTTP: obs.Client("dl", 30*time.Second)}, krel
 		bc.BuildTarget = fmt.Sprintf("%s (%s)", cfg.GCPProject, cfg.GCPRegion)
 		bc.PollInterval, bc.WarnQueued, bc.WarnRunning = cfg.PollInterval, cfg.WarnQueued, cfg.WarnRunning
 		log.Info("builds enabled", "project", cfg.GCPProject, "region", cfg.GCPRegion, "stage_config", cfg.StageBuildConfig, "release_config", cfg.ReleaseBuildConfig)
@@ -326,11 +329,13 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("builds not configured: /release next, retry and cancel will say so")
 	}
 	if cfg.GitHubEnabled() {
-		gh, err := github.New(ctx, cfg.GitHubAPIURL, cfg.GitHubToken.Reveal(), nil)
+		gh, err := github.New(ctx, cfg.GitHubAPIURL, cfg.GitHubToken.Reveal(), obs.Client("github", 30*time.Second))
 		if err != nil {
 			return fmt.Errorf("GitHub at %s: %w", cfg.GitHubAPIURL, err)
 		}
-		bc.GitHub, bc.TestGrid, bc.Prow = gh, &testgrid.Client{BaseURL: cfg.TestGridURL}, &prow.Client{BaseURL: cfg.ProwURL}
+		bc.GitHub = gh
+		bc.TestGrid = &testgrid.Client{BaseURL: cfg.TestGridURL, HTTP: obs.Client("testgrid", 30*time.Second)}
+		bc.Prow = &prow.Client{BaseURL: cfg.ProwURL, HTTP: obs.Client("prow", 30*time.Second)}
 		bc.IssueRepo, bc.PromotionRepo, bc.ReleaseRepo, bc.PublishingBot = cfg.IssueRepo, cfg.PromotionRepo, cfg.ReleaseRepo, cfg.PublishingBotIssue
 		bc.RemindAfter, bc.GitHubEvery = cfg.RemindAfter, cfg.GitHubPollInterval
 		bc.IssueTemplatePath = cfg.IssueTemplatePath
@@ -346,6 +351,13 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	b, err := bot.New(bc, st)
 	if err != nil {
 		return err
+	}
+	if cfg.HTTPAddr != "off" {
+		stop, err := serveHTTP(ctx, cfg.HTTPAddr, healthSources{bot: b, store: st, metrics: obs, version: buildVersion()}, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	return b.Run(ctx)
 }

@@ -22,6 +22,7 @@ func env(vars map[string]string) func(string) string {
 func goodEnv(t *testing.T) map[string]string {
 	return map[string]string{
 		"SLACK_APP_TOKEN":       "xapp-1-A0CUTBOT-1234-abcdef",
+		"CUTBOT_HTTP_ADDR":      "127.0.0.1:0",
 		"SLACK_BOT_TOKEN":       "xoxb-1234-5678-abcdef",
 		"SLACK_API_URL":         "http://127.0.0.1:9/api",
 		"CUTBOT_DB":             filepath.Join(t.TempDir(), "cutbot.db"),
@@ -69,6 +70,8 @@ func TestConfigErrorsSayWhatIsMissing(t *testing.T) {
 		{"bad user", func(m map[string]string) { m["CUTBOT_MANAGERS"] = "alice" }, []string{`"alice" is not a user id`}},
 		{"bad url", func(m map[string]string) { m["SLACK_API_URL"] = "slack.com/api" }, []string{"SLACK_API_URL \"slack.com/api\" is not an http(s) URL"}},
 		{"db dir", func(m map[string]string) { m["CUTBOT_DB"] = "/nonexistent/dir/cutbot.db" }, []string{"its directory /nonexistent/dir does not exist"}},
+		{"http addr", func(m map[string]string) { m["CUTBOT_HTTP_ADDR"] = "8080" }, []string{`CUTBOT_HTTP_ADDR "8080": give host:port or :port, e.g. :8080, or off`}},
+		{"http port", func(m map[string]string) { m["CUTBOT_HTTP_ADDR"] = ":http-alt" }, []string{`the port "http-alt" is not a port number`}},
 		{"both token and file", func(m map[string]string) { m["SLACK_BOT_TOKEN_FILE"] = "/x" }, []string{"SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_FILE are both set"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -61,7 +61,7 @@ func newRunWorld(t *testing.T, schedule string) *runWorld {
 		t.Fatal(err)
 	}
 	w.vars = map[string]string{
-		"SLACK_APP_TOKEN": w.slack.Options().AppToken, "SLACK_BOT_TOKEN": w.slack.Options().BotToken, "SLACK_API_URL": w.slack.APIURL(),
+		"CUTBOT_HTTP_ADDR": "127.0.0.1:0", "SLACK_APP_TOKEN": w.slack.Options().AppToken, "SLACK_BOT_TOKEN": w.slack.Options().BotToken, "SLACK_API_URL": w.slack.APIURL(),
 		"CUTBOT_DB": filepath.Join(dir, "cutbot.db"), "CUTBOT_CHANNEL": "C0RELMGMT", "CUTBOT_MANAGERS_GROUP": "S0RELMGRS",
 		"CUTBOT_CLOUDBUILD_ENDPOINT": w.cb.Addr(), "CUTBOT_STAGE_BUILD_CONFIG": stage, "CUTBOT_RELEASE_BUILD_CONFIG": release,
 		"CUTBOT_GCP_PROJECT": "k8s-release-test", "CUTBOT_CI_VERSION_URL": dl.URL + "/ci/", "CUTBOT_TOOL_REF": "v0.18.0",

@@ -60,6 +60,7 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	verbose := fs.Bool("v", false, "show the bot's logs")
 	step := fs.Duration("build-step", 400*time.Millisecond, "how long each step of a fake build takes")
 	poll := fs.Duration("poll", time.Second, "how often the bot polls the fake Cloud Build")
+	httpAddr := fs.String("http-addr", "off", "serve the health checks and /metrics here, e.g. 127.0.0.1:8080 (off: not at all)")
 	paced := fs.Bool("pace", false, "make the fake workspace enforce Slack's rate limits, and cutbot pace to them (slower, as in a real workspace)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -127,8 +128,8 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	opts := fake.Options()
 	vars := map[string]string{
 		"SLACK_APP_TOKEN": opts.AppToken, "SLACK_BOT_TOKEN": opts.BotToken, "SLACK_API_URL": fake.APIURL(),
-		"CUTBOT_SLACK_PACE": pace,
-		"CUTBOT_DB":         *dbPath, "CUTBOT_CHANNEL": sandboxChannel, "CUTBOT_MANAGERS_GROUP": sandboxGroup, "CUTBOT_LOG_LEVEL": logLevel,
+		"CUTBOT_SLACK_PACE": pace, "CUTBOT_HTTP_ADDR": *httpAddr,
+		"CUTBOT_DB": *dbPath, "CUTBOT_CHANNEL": sandboxChannel, "CUTBOT_MANAGERS_GROUP": sandboxGroup, "CUTBOT_LOG_LEVEL": logLevel,
 		"CUTBOT_CLOUDBUILD_ENDPOINT": cb.Addr(), "CUTBOT_STAGE_BUILD_CONFIG": stageConfig, "CUTBOT_RELEASE_BUILD_CONFIG": releaseConfig,
 		"CUTBOT_CI_VERSION_URL": dl.URL + "/ci/", "CUTBOT_POLL_INTERVAL": poll.String(),
 		"GITHUB_TOKEN": sandboxGitHubToken, "GITHUB_API_URL": world.gh.URL(),

@@ -52,7 +52,7 @@ func TestSIGTERMWaitsForACommand(t *testing.T) {
 	}
 	db := filepath.Join(dir, "cutbot.db")
 	p := startBinary(t, map[string]string{
-		"SLACK_APP_TOKEN": fake.Options().AppToken, "SLACK_BOT_TOKEN": fake.Options().BotToken, "SLACK_API_URL": fake.APIURL(),
+		"CUTBOT_HTTP_ADDR": "127.0.0.1:0", "SLACK_APP_TOKEN": fake.Options().AppToken, "SLACK_BOT_TOKEN": fake.Options().BotToken, "SLACK_API_URL": fake.APIURL(),
 		"CUTBOT_DB": db, "CUTBOT_CHANNEL": "C0RELMGMT", "CUTBOT_MANAGERS_GROUP": "S0RELMGRS",
 		"CUTBOT_CLOUDBUILD_ENDPOINT": cb.Addr(), "CUTBOT_STAGE_BUILD_CONFIG": stage, "CUTBOT_RELEASE_BUILD_CONFIG": rel,
 		"CUTBOT_CI_VERSION_URL": dl.URL + "/ci/",

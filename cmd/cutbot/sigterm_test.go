@@ -26,7 +26,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 
 	cmd := exec.Command(bin, "run", "--log-format", "json")
 	cmd.Env = append(os.Environ(),
-		"SLACK_APP_TOKEN="+fake.Options().AppToken, "SLACK_BOT_TOKEN="+fake.Options().BotToken,
+		"CUTBOT_HTTP_ADDR=127.0.0.1:0", "SLACK_APP_TOKEN="+fake.Options().AppToken, "SLACK_BOT_TOKEN="+fake.Options().BotToken,
 		"SLACK_API_URL="+fake.APIURL(), "CUTBOT_DB="+filepath.Join(t.TempDir(), "cutbot.db"),
 		"CUTBOT_CHANNEL=C0RELMGMT", "CUTBOT_MANAGERS_GROUP=S0RELMGRS")
 	stderr, _ := cmd.StderrPipe()

@@ -37,6 +37,8 @@ type Config struct {
 	// StageConfig and ReleaseConfig are cloudbuild YAML files: kubernetes/release's
 	// gcb/stage/cloudbuild.yaml and gcb/release/cloudbuild.yaml at the ref to use.
 	StageConfig, ReleaseConfig string
+	// Interceptor, if set, sees every gRPC call (cutbot's metrics count them).
+	Interceptor grpc.UnaryClientInterceptor
 }
 
 // Client is a cutbot.Builder on Cloud Build.
@@ -68,6 +70,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		if IsLoopback(cfg.Endpoint) {
 			opts = append(opts, option.WithoutAuthentication(), option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
 		}
+	}
+	if cfg.Interceptor != nil {
+		opts = append(opts, option.WithGRPCDialOption(grpc.WithChainUnaryInterceptor(cfg.Interceptor)))
 	}
 	c, err := cloudbuild.NewClient(ctx, opts...)
 	if err != nil {

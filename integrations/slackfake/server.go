@@ -146,6 +146,7 @@ type Server struct {
 	limits     RateLimits
 	buckets    map[string]*bucket
 	replied    map[string]time.Time // envelope id → when its first reply came through response_url
+	held       chan struct{}        // while not nil, apps.connections.open waits for it to close
 }
 
 type responseTarget struct{ user, channel, envelope string }
@@ -262,6 +263,26 @@ func (s *Server) SetUsergroupMembers(id string, users ...string) {
 	defer s.mu.Unlock()
 	if g := s.groups[id]; g != nil {
 		g.Users = users
+	}
+}
+
+// HoldConnections makes every apps.connections.open wait, unanswered, until the returned
+// function is called: a test sees the bot while it cannot connect.
+func (s *Server) HoldConnections() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := make(chan struct{})
+	s.held = held
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.held == held {
+				s.held = nil
+			}
+			s.mu.Unlock()
+			close(held)
+		})
 	}
 }
 

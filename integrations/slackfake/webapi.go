@@ -32,6 +32,18 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if method == "apps.connections.open" {
+		s.mu.Lock()
+		held := s.held
+		s.mu.Unlock()
+		if held != nil {
+			select { // a connection waits until the test lets it through
+			case <-held:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}
 	s.mu.Lock()
 	now := s.opts.Now()
 	call := Call{Method: method, Params: params, TokenVia: via, At: now}

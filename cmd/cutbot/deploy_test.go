@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TestDeployUsesDocumentedSettings: the Kubernetes manifests set only settings cutbot has
+// (or a secret's _FILE), probe the paths the health server serves, and expose its port.
+func TestDeployUsesDocumentedSettings(t *testing.T) {
+	f, err := os.Open("../../deploy/kubernetes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.Env] = true
+		if s.Secret {
+			known[s.Env+"_FILE"] = true
+		}
+	}
+	var kinds []string
+	dec := yaml.NewDecoder(f)
+	for {
+		var doc struct {
+			Kind string
+			Spec struct {
+				Template struct {
+					Spec struct{ Containers []map[string]any }
+				}
+			}
+		}
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, doc.Kind)
+		for _, raw := range doc.Spec.Template.Spec.Containers {
+			out, _ := yaml.Marshal(raw)
+			var c struct {
+				Env   []struct{ Name, Value string }
+				Ports []struct {
+					ContainerPort int `yaml:"containerPort"`
+				}
+				LivenessProbe struct {
+					HTTPGet struct{ Path string } `yaml:"httpGet"`
+				} `yaml:"livenessProbe"`
+				ReadinessProbe struct {
+					HTTPGet struct{ Path string } `yaml:"httpGet"`
+				} `yaml:"readinessProbe"`
+			}
+			if err := yaml.Unmarshal(out, &c); err != nil {
+				t.Fatal(err)
+			}
+			addr := ":8080"
+			for _, e := range c.Env {
+				if !known[e.Name] {
+					t.Errorf("deploy/kubernetes.yaml sets %s, which is not one of cutbot's settings", e.Name)
+				}
+				if e.Name == "CUTBOT_HTTP_ADDR" {
+					addr = e.Value
+				}
+			}
+			if len(c.Ports) != 1 || !strings.HasSuffix(addr, ":"+strconv.Itoa(c.Ports[0].ContainerPort)) {
+				t.Errorf("container ports %+v do not match CUTBOT_HTTP_ADDR %s", c.Ports, addr)
+			}
+			if c.LivenessProbe.HTTPGet.Path != "/livez" || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+				t.Errorf("probes %q %q, want /livez and /readyz", c.LivenessProbe.HTTPGet.Path, c.ReadinessProbe.HTTPGet.Path)
+			}
+		}
+	}
+	if got := strings.Join(kinds, ","); got != "PersistentVolumeClaim,Deployment,Service,ServiceMonitor,PrometheusRule" {
+		t.Errorf("kinds = %s", got)
+	}
+}
