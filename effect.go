@@ -48,6 +48,15 @@ type CancelBuild struct {
 // OpenIssue opens the cut's GitHub issue in Repo from the cut-release template.
 type OpenIssue struct{ Repo string }
 
+// CloseIssue ends the cut's issue when the cut is aborted: a comment with the reason and, for
+// an issue cutbot opened, closing it as not planned (an issue a person linked is left open).
+type CloseIssue struct {
+	Repo   string
+	Number int
+	Reason string
+	Close  bool
+}
+
 // CommentBuilds comments the cut's build links on its image-promotion PR (owner/repo#N).
 type CommentBuilds struct {
 	Attempt int
@@ -61,6 +70,7 @@ func (e CancelBuild) Key() string {
 }
 func (e OpenIssue) Key() string     { return "issue" }
 func (e CommentBuilds) Key() string { return "comment:" + e.PR }
+func (e CloseIssue) Key() string    { return "close-issue" }
 
 func (e PostMessage) String() string {
 	switch {
@@ -87,12 +97,20 @@ func (e OpenIssue) String() string {
 	return "open the cut issue in " + e.Repo + " from its cut-release template"
 }
 func (e CommentBuilds) String() string { return "comment the cut's build links on " + e.PR }
+func (e CloseIssue) String() string {
+	ref := fmt.Sprintf("%s#%d", e.Repo, e.Number)
+	if e.Close {
+		return "comment why the cut was aborted on " + ref + " and close it as not planned"
+	}
+	return "comment why the cut was aborted on " + ref
+}
 
 func (PostMessage) isEffect()   {}
 func (SubmitBuild) isEffect()   {}
 func (CancelBuild) isEffect()   {}
 func (OpenIssue) isEffect()     {}
 func (CommentBuilds) isEffect() {}
+func (CloseIssue) isEffect()    {}
 
 // intend records the intent of e, unless the cut already holds it.
 func (c *Cut) intend(e Effect) {

@@ -422,6 +422,7 @@ func (e Abort) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 		c.Pending = nil
 	}
 	c.Status, c.EndedAt, c.AbortReason = CutAborted, now, reason
+	c.intendCloseIssue()
 	return &AuditEntry{Actor: e.By, Action: "cut.aborted", Detail: reason}, nil
 }
 

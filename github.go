@@ -100,11 +100,41 @@ func (e IssueLinked) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 	ref := e.Ref
 	c.Issue = &ref
 	c.done(OpenIssue{}.Key())
+	if c.Status == CutAborted {
+		c.intendCloseIssue() // the issue was opened as the cut was being aborted
+	}
 	action := "issue.linked"
 	if ref.Created {
 		action = "issue.opened"
 	}
 	return &AuditEntry{Actor: e.By, Action: action, Detail: fmt.Sprintf("%s#%d %s", ref.Repo, ref.Number, ref.URL)}, nil
+}
+
+// intendCloseIssue asks for the aborted cut's issue to say why, and to be closed if cutbot
+// opened it.
+func (c *Cut) intendCloseIssue() {
+	if c.Issue == nil || !c.Issue.Known() {
+		return
+	}
+	c.intend(CloseIssue{Repo: c.Issue.Repo, Number: c.Issue.Number, Reason: c.AbortReason, Close: c.Issue.Created})
+}
+
+// IssueClosed records that the aborted cut's issue says why (and is closed, if cutbot opened
+// it).
+type IssueClosed struct {
+	Closed bool
+}
+
+func (e IssueClosed) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
+	if !c.Intends(CloseIssue{}.Key()) {
+		return nil, c.conflict("the cut's issue is not waiting to be closed")
+	}
+	c.done(CloseIssue{}.Key())
+	action := "issue.commented"
+	if e.Closed {
+		action = "issue.closed"
+	}
+	return &AuditEntry{Action: action, Detail: fmt.Sprintf("%s#%d: the cut was aborted", c.Issue.Repo, c.Issue.Number)}, nil
 }
 
 // GatesChecked records the result of the checks done before the no-mock stage: each is a fact

@@ -160,6 +160,8 @@ type GitHub interface {
 	CreateIssue(ctx context.Context, repo, title, body string, labels []string) (Issue, error)
 	Issue(ctx context.Context, repo string, number int) (Issue, error)
 	EditIssueBody(ctx context.Context, repo string, number int, body string) error
+	// CloseIssue closes an issue with GitHub's state_reason ("completed", "not_planned").
+	CloseIssue(ctx context.Context, repo string, number int, reason string) error
 	// FindIssue returns an issue of repo created since since whose body holds marker.
 	FindIssue(ctx context.Context, repo, marker string, since time.Time) (Issue, bool, error)
 	FileContent(ctx context.Context, repo, path, ref string) (string, error)

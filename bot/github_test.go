@@ -380,3 +380,64 @@ func TestVersionsAgainstGitHub(t *testing.T) {
 		t.Errorf("audit = %+v", c.Audit)
 	}
 }
+
+// TestAbortEndsTheIssue: an aborted cut tells its issue why; an issue cutbot opened is closed
+// as not planned, one a person linked stays open. A restart between the comment and its
+// record finds the comment and does not comment twice.
+func TestAbortEndsTheIssue(t *testing.T) {
+	fake := workspace(t)
+	bl := newBuilds(t)
+	r := startBotWith(t, fake, "", bl)
+	r.run(alice, "cut v1.31.3")
+	r.run(alice, `abort v1.31.3 --reason "kube-proxy regression, see #128000"`)
+	mustContain(t, "abort reply", r.lastReply(alice), "Its issue kubernetes/sig-release#2991 is told why and closed as not planned.")
+	_, _, state, _, _ := bl.gh.Issue(sigRelease, 2991)
+	if state != "closed" || bl.gh.StateReason(sigRelease, 2991) != "not_planned" {
+		t.Errorf("issue state %q reason %q, want closed as not_planned", state, bl.gh.StateReason(sigRelease, 2991))
+	}
+	comments := bl.gh.CommentsOn(sigRelease, 2991)
+	if len(comments) != 1 {
+		t.Fatalf("comments = %q", comments)
+	}
+	mustContain(t, "comment", comments[0], "The v1.31.3 release cut was aborted by a release manager:", "> kube-proxy regression, see #128000", "The cut's thread: https://", "Closing this issue as not planned")
+	c, err := r.store.LatestCut(context.Background(), cutbot.MustParseVersion("v1.31.3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Journal) != 0 || c.Audit[len(c.Audit)-1].Action != "issue.closed" {
+		t.Errorf("journal %v, audit %+v", c.Journal, c.Audit[len(c.Audit)-1])
+	}
+
+	// A linked issue: told, left open.
+	bl.gh.AddIssue(sigRelease, 2995, "Cut v1.30.7 release", "open", "bob")
+	r.run(bob, "cut v1.30.7 --issue 2995")
+	r.run(bob, `abort v1.30.7 --reason "wrong branch"`)
+	mustContain(t, "linked abort reply", r.lastReply(bob), "left open (a person linked it)")
+	if _, _, state, _, _ := bl.gh.Issue(sigRelease, 2995); state != "open" {
+		t.Errorf("the linked issue was %s", state)
+	}
+	if got := bl.gh.CommentsOn(sigRelease, 2995); len(got) != 1 || !strings.Contains(got[0], "leaves it open") {
+		t.Errorf("linked issue comments = %q", got)
+	}
+
+	// Interrupted after commenting, before recording: the restart finds the comment.
+	r.run(alice, "cut v1.29.11")
+	c = activeCut(t, r.store, "v1.29.11")
+	number := c.Issue.Number
+	bl.gh.FailNext("PATCH /repos/kubernetes/sig-release/issues/"+strconv.Itoa(number), http.StatusBadGateway) // the close fails once
+	r.run(alice, `abort v1.29.11 --reason "not needed"`)
+	if c, _ := r.store.LatestCut(context.Background(), cutbot.MustParseVersion("v1.29.11")); !c.Intends(cutbot.CloseIssue{}.Key()) {
+		t.Fatalf("the failed close was not kept as an intent: %v", c.Journal)
+	}
+	if got := bl.gh.CommentsOn(sigRelease, number); len(got) != 1 {
+		t.Fatalf("comments before the restart = %d, want 1", len(got))
+	}
+	r.stop()
+	startBotWith(t, fake, r.dbPath, bl)
+	if _, _, state, _, _ := bl.gh.Issue(sigRelease, number); state != "closed" {
+		t.Errorf("after the restart the issue is %s", state)
+	}
+	if got := bl.gh.CommentsOn(sigRelease, number); len(got) != 1 {
+		t.Errorf("comments after the restart = %d, want 1", len(got))
+	}
+}

@@ -308,6 +308,58 @@ func (h *Handlers) commentBuilds(ctx context.Context, c *cutbot.Cut, e cutbot.Co
 	return []cutbot.Event{cutbot.PromotionCommented{Attempt: e.Attempt, PR: e.PR}}, nil
 }
 
+// closeIssue says on the aborted cut's issue why it was aborted, once (a hidden marker finds
+// a comment made before an interruption), and closes the issue as not planned if cutbot
+// opened it and it is still open.
+func (h *Handlers) closeIssue(ctx context.Context, c *cutbot.Cut, e cutbot.CloseIssue, uncertain bool) ([]cutbot.Event, error) {
+	g := &h.gh
+	if g.api == nil {
+		return nil, cutbot.Errorf(cutbot.EUNAVAILABLE, "GitHub is not configured")
+	}
+	marker := "<!-- cutbot:aborted " + c.ID + " -->"
+	_, err := once(ctx, uncertain,
+		func(ctx context.Context) (struct{}, bool, error) {
+			found, err := h.hasComment(ctx, e.Repo, e.Number, marker)
+			return struct{}{}, found, err
+		},
+		func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, g.api.Comment(ctx, e.Repo, e.Number, abortComment(c, e, marker))
+		})
+	if err != nil {
+		return nil, err
+	}
+	if e.Close {
+		is, err := g.api.Issue(ctx, e.Repo, e.Number)
+		if err != nil {
+			return nil, err
+		}
+		if is.State != "closed" {
+			if err := g.api.CloseIssue(ctx, e.Repo, e.Number, "not_planned"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	h.log.Info("aborted cut's issue updated", "cut", c.ID, "issue", fmt.Sprintf("%s#%d", e.Repo, e.Number), "closed", e.Close)
+	return []cutbot.Event{cutbot.IssueClosed{Closed: e.Close}}, nil
+}
+
+// abortComment is what the aborted cut's issue is told.
+func abortComment(c *cutbot.Cut, e cutbot.CloseIssue, marker string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "The %s release cut was aborted by a release manager", c.Version())
+	fmt.Fprintf(&b, ":\n\n> %s\n\n", strings.ReplaceAll(e.Reason, "\n", "\n> "))
+	if thread := c.Messages[cutbot.MessageThread].Permalink; thread != "" {
+		fmt.Fprintf(&b, "The cut's thread: %s\n", thread)
+	}
+	if e.Close {
+		b.WriteString("Closing this issue as not planned; a new cut opens a new issue.\n")
+	} else {
+		b.WriteString("This issue was linked by a person, so cutbot leaves it open.\n")
+	}
+	b.WriteString("\n" + marker + "\n")
+	return b.String()
+}
+
 // buildLinks is the comment on a promotion PR: the cut's builds, for the reviewers.
 func buildLinks(c *cutbot.Cut, marker string) string {
 	var b strings.Builder

@@ -485,7 +485,17 @@ func (h *Handlers) abort(x *execution) (Reply, error) {
 		return nil, err
 	}
 	h.log.Info("cut aborted", "cut", c.ID, "version", v.String(), "user", x.req.UserID)
-	return CutReply{Cut: c, Headline: "Aborted the cut.", Brief: true}, nil
+	headline := "Aborted the cut."
+	for _, e := range c.Journal {
+		if e, ok := e.(cutbot.CloseIssue); ok {
+			if e.Close {
+				headline += fmt.Sprintf(" Its issue %s#%d is told why and closed as not planned.", e.Repo, e.Number)
+			} else {
+				headline += fmt.Sprintf(" Its issue %s#%d is told why and left open (a person linked it).", e.Repo, e.Number)
+			}
+		}
+	}
+	return CutReply{Cut: c, Headline: headline, Brief: true}, nil
 }
 
 // Resume hands every cut with work left to its lane: the active ones, and any other whose

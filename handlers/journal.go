@@ -225,6 +225,8 @@ func (h *Handlers) perform(ctx context.Context, c *cutbot.Cut, e cutbot.Effect, 
 		return h.openIssue(ctx, c, e, uncertain)
 	case cutbot.CommentBuilds:
 		return h.commentBuilds(ctx, c, e, uncertain)
+	case cutbot.CloseIssue:
+		return h.closeIssue(ctx, c, e, uncertain)
 	}
 	return nil, fmt.Errorf("no way to carry out %T", e)
 }

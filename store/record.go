@@ -41,13 +41,16 @@ type cutRecord struct {
 
 // effectRecord is one intent of a cut's journal: a tagged union of the domain's effects.
 type effectRecord struct {
-	Kind    string `json:"kind"` // post, build, cancel, issue, comment
+	Kind    string `json:"kind"` // post, build, cancel, issue, comment, close-issue
 	Message string `json:"message,omitempty"`
 	Stage   string `json:"stage,omitempty"`
 	Attempt int    `json:"attempt,omitempty"`
 	BuildID string `json:"build_id,omitempty"`
 	Repo    string `json:"repo,omitempty"`
 	PR      string `json:"pr,omitempty"`
+	Number  int    `json:"number,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Close   bool   `json:"close,omitempty"`
 }
 
 func fromEffect(e cutbot.Effect) effectRecord {
@@ -62,6 +65,8 @@ func fromEffect(e cutbot.Effect) effectRecord {
 		return effectRecord{Kind: "issue", Repo: e.Repo}
 	case cutbot.CommentBuilds:
 		return effectRecord{Kind: "comment", Attempt: e.Attempt, PR: e.PR}
+	case cutbot.CloseIssue:
+		return effectRecord{Kind: "close-issue", Repo: e.Repo, Number: e.Number, Reason: e.Reason, Close: e.Close}
 	}
 	panic(fmt.Sprintf("store: no record for effect %T", e))
 }
@@ -78,6 +83,8 @@ func (r effectRecord) toEffect() (cutbot.Effect, error) {
 		return cutbot.OpenIssue{Repo: r.Repo}, nil
 	case "comment":
 		return cutbot.CommentBuilds{Attempt: r.Attempt, PR: r.PR}, nil
+	case "close-issue":
+		return cutbot.CloseIssue{Repo: r.Repo, Number: r.Number, Reason: r.Reason, Close: r.Close}, nil
 	}
 	return nil, fmt.Errorf("unknown effect kind %q", r.Kind)
 }

@@ -419,3 +419,26 @@ func TestReminderRecords(t *testing.T) {
 		t.Errorf("after delete: %v", recs)
 	}
 }
+
+// TestEveryEffectRoundTrips: every kind of effect a cut's journal holds is stored and read
+// back as it was.
+func TestEveryEffectRoundTrips(t *testing.T) {
+	effects := []cutbot.Effect{
+		cutbot.PostMessage{Message: cutbot.MessageThread},
+		cutbot.SubmitBuild{Stage: cutbot.MockStage, Attempt: 2},
+		cutbot.CancelBuild{Stage: cutbot.NoMockStage, Attempt: 1, BuildID: "b-1"},
+		cutbot.OpenIssue{Repo: "kubernetes/sig-release"},
+		cutbot.CommentBuilds{Attempt: 1, PR: "kubernetes/k8s.io#9340"},
+		cutbot.CloseIssue{Repo: "kubernetes/sig-release", Number: 2991, Reason: "regression", Close: true},
+	}
+	for _, e := range effects {
+		got, err := fromEffect(e).toEffect()
+		if err != nil {
+			t.Errorf("%T: %v", e, err)
+			continue
+		}
+		if got != e {
+			t.Errorf("%T round-tripped to %#v, want %#v", e, got, e)
+		}
+	}
+}

@@ -110,6 +110,16 @@ func (c *Client) EditIssueBody(ctx context.Context, repo string, number int, bod
 	return c.coded(fmt.Sprintf("edit %s#%d", repo, number), err)
 }
 
+func (c *Client) CloseIssue(ctx context.Context, repo string, number int, reason string) error {
+	owner, name, err := split(repo)
+	if err != nil {
+		return err
+	}
+	closed := "closed"
+	_, _, err = c.c.Issues.Edit(ctx, owner, name, number, &gh.IssueRequest{State: &closed, StateReason: &reason})
+	return c.coded(fmt.Sprintf("close %s#%d", repo, number), err)
+}
+
 func (c *Client) FindIssue(ctx context.Context, repo, marker string, since time.Time) (cutbot.Issue, bool, error) {
 	owner, name, err := split(repo)
 	if err != nil {

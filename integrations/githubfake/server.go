@@ -41,6 +41,7 @@ type issue struct {
 	Title     string
 	Body      string
 	State     string
+	Reason    string // state_reason: completed, not_planned, reopened
 	User      string
 	Labels    []string
 	CreatedAt time.Time
@@ -186,6 +187,16 @@ func (s *Server) SetIssueState(repoName string, number int, state string) {
 // EditBody changes an issue's body, as a person editing it on GitHub.
 func (s *Server) EditBody(repoName string, number int, body string) {
 	s.change(func() { s.repo(repoName).issues[number].Body = body })
+}
+
+// StateReason returns why an issue was closed (GitHub's state_reason), "" if it was not.
+func (s *Server) StateReason(repoName string, number int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := s.repo(repoName).issues[number]; i != nil {
+		return i.Reason
+	}
+	return ""
 }
 
 // Issue returns an issue's title, body, state and labels.
@@ -565,7 +576,16 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 				i.Body = b
 			}
 			if st, ok := req["state"].(string); ok {
-				i.State = st
+				if st != "open" && st != "closed" {
+					return http.StatusUnprocessableEntity, obj{"message": "Validation Failed", "errors": []obj{{"field": "state", "code": "invalid"}}}
+				}
+				i.State, i.Reason = st, ""
+			}
+			if reason, ok := req["state_reason"].(string); ok {
+				if !slices.Contains([]string{"completed", "not_planned", "reopened"}, reason) {
+					return http.StatusUnprocessableEntity, obj{"message": "Validation Failed", "errors": []obj{{"field": "state_reason", "code": "invalid"}}}
+				}
+				i.Reason = reason
 			}
 		}
 		return http.StatusOK, s.issueJSON(name, i)
@@ -716,6 +736,9 @@ func (s *Server) issueJSON(repoName string, i *issue) obj {
 	kind := "issues"
 	o := obj{"number": i.Number, "title": i.Title, "body": i.Body, "state": i.State, "labels": labelsJSON(i.Labels),
 		"user": obj{"login": i.User}, "created_at": i.CreatedAt.Format(time.RFC3339)}
+	if i.Reason != "" {
+		o["state_reason"] = i.Reason
+	}
 	if i.PR != nil {
 		kind = "pull"
 		o["pull_request"] = obj{"url": fmt.Sprintf("https://api.github.com/repos/%s/pulls/%d", repoName, i.Number)}
