@@ -294,3 +294,23 @@ func TestCheckConfigReadOnlyDirectory(t *testing.T) {
 		t.Errorf("check-config with a read-only directory: %v", err)
 	}
 }
+
+// TestSandboxKeepsItsDatabaseAcrossRuns: a second sandbox run on the same --db answers its
+// commands (each fake workspace's envelope ids are its own, as Slack's are, so the second
+// run's are not taken for redeliveries of the first's) and shows the cut the first opened.
+func TestSandboxKeepsItsDatabaseAcrossRuns(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "sandbox.db")
+	for i, script := range []string{"/release cut v1.31.3\n", "/release status\n/release status v1.31.3\n"} {
+		var out, logs syncBuffer
+		m := &Main{Stdin: strings.NewReader(script), Stdout: &out, Stderr: &logs, Getenv: env(nil)}
+		if err := m.Run(context.Background(), []string{"sandbox", "--db", db}); err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, logs.String())
+		}
+		if i == 1 {
+			mustContain(t, "second run", out.String(), "*Active cuts (1):*", "v1.31.3")
+			if strings.Count(out.String(), "cutbot replied to @you") < 2 && strings.Count(out.String(), "v1.31.3") < 2 {
+				t.Errorf("the second run did not answer both commands:\n%s", out.String())
+			}
+		}
+	}
+}

@@ -90,7 +90,7 @@ func (s *Server) Click(ctx context.Context, userID, channelID string, b Button) 
 	}
 	s.mu.Lock()
 	s.envSeq++
-	id := fmt.Sprintf("fake-envelope-%04d", s.envSeq)
+	id := fmt.Sprintf("fake-envelope-%s-%04d", s.run, s.envSeq)
 	respPath := fmt.Sprintf("/actions/%s/%d/fake-response-secret", s.opts.TeamID, s.envSeq)
 	s.responses["/commands"+respPath] = responseTarget{user: userID, channel: channelID, envelope: id}
 	var blocks json.RawMessage

@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -142,6 +143,7 @@ type Server struct {
 	acks       map[string][]Ack
 	responses  map[string]responseTarget // response_url path → who it answers
 	envSeq     int
+	run        string // this server's envelope ids begin with it: unique across runs, as Slack's are
 	faults     map[string][]fault
 	limits     RateLimits
 	buckets    map[string]*bucket
@@ -193,6 +195,7 @@ func New(opts Options) *Server {
 		responses: map[string]responseTarget{},
 		faults:    map[string][]fault{},
 		replied:   map[string]time.Time{},
+		run:       fmt.Sprintf("%08x", rand.Uint32()),
 	}
 	s.users[opts.BotUserID] = &User{ID: opts.BotUserID, Name: opts.BotName, RealName: opts.BotName}
 	mux := http.NewServeMux()

@@ -181,7 +181,7 @@ func (s *Server) SendSlashCommand(ctx context.Context, cmd SlashCommand) (string
 	}
 	s.mu.Lock()
 	s.envSeq++
-	id := fmt.Sprintf("fake-envelope-%04d", s.envSeq)
+	id := fmt.Sprintf("fake-envelope-%s-%04d", s.run, s.envSeq)
 	respPath := fmt.Sprintf("/commands/%s/%d/fake-response-secret", s.opts.TeamID, s.envSeq)
 	s.responses[respPath] = responseTarget{user: cmd.UserID, channel: cmd.ChannelID, envelope: id}
 	chName := cmd.ChannelID
