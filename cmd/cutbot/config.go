@@ -88,6 +88,11 @@ func (c Config) GitHubEnabled() bool { return c.GitHubToken != "" }
 // BuildsEnabled reports whether stages can run on Cloud Build: both configs are given.
 func (c Config) BuildsEnabled() bool { return c.StageBuildConfig != "" && c.ReleaseBuildConfig != "" }
 
+// HTTPEnabled says whether the health checks and metrics are served. An unset or empty
+// variable takes the default, as every setting does, so "off" is how the environment turns
+// them off; an empty --http-addr does too.
+func (c Config) HTTPEnabled() bool { return c.HTTPAddr != "" && c.HTTPAddr != "off" }
+
 // setting is one configuration item: its variable, its flag, its default, its help, and the
 // field of Config it fills. loadConfig reads every setting through this one table, and the
 // README's table is checked against it, so a setting cannot be documented and then dropped.
@@ -121,7 +126,7 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.LogLevel }},
 	{Env: "CUTBOT_LOG_FORMAT", Flag: "log-format", Default: "text", Help: "text or json.",
 		field: func(c *Config) any { return &c.LogFormat }},
-	{Env: "CUTBOT_HTTP_ADDR", Flag: "http-addr", Default: ":8080", Help: "Address of the health checks (/livez, /readyz, /healthz) and Prometheus metrics (/metrics); off turns them off. They say nothing secret: bind them where the cluster, not the world, reaches them.",
+	{Env: "CUTBOT_HTTP_ADDR", Flag: "http-addr", Default: ":8080", Help: "Address of the health checks (/livez, /readyz, /healthz) and Prometheus metrics (/metrics); off (or an empty --http-addr) turns them off. They say nothing secret: bind them where the cluster, not the world, reaches them.",
 		field: func(c *Config) any { return &c.HTTPAddr }},
 	{Env: "CUTBOT_GCP_PROJECT", Flag: "gcp-project", Default: "k8s-release", Help: "Google Cloud project the stage and release builds run in.",
 		field: func(c *Config) any { return &c.GCPProject }},
@@ -329,7 +334,7 @@ func (c *Config) validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		bad("CUTBOT_LOG_LEVEL: %v", err)
 	}
-	if c.HTTPAddr != "off" {
+	if c.HTTPEnabled() {
 		if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			bad("CUTBOT_HTTP_ADDR %q: give host:port or :port, e.g. :8080, or off to turn health checks and metrics off", c.HTTPAddr)
 		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {

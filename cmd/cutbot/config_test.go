@@ -190,3 +190,26 @@ func TestSecretShowsOnlyItsKind(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPCanBeTurnedOff(t *testing.T) {
+	for _, c := range []struct {
+		vars map[string]string
+		args []string
+		on   bool
+	}{
+		{nil, nil, true},
+		{map[string]string{"CUTBOT_HTTP_ADDR": "off"}, nil, false},
+		{map[string]string{"CUTBOT_HTTP_ADDR": ""}, nil, true}, // unset and empty take the default
+		{nil, []string{"--http-addr", ""}, false},
+		{nil, []string{"--http-addr", "off"}, false},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		cfg, err := loadConfig(env(c.vars), fs, c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.HTTPEnabled() != c.on {
+			t.Errorf("%v %v: served = %v, want %v", c.vars, c.args, cfg.HTTPEnabled(), c.on)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,69 +22,67 @@ type healthSources struct {
 	version string
 }
 
-// healthReport is what /healthz answers, as JSON.
-type healthReport struct {
-	Ready   bool   `json:"ready"`
-	Version string `json:"version"`
-	Slack   struct {
-		Connected bool      `json:"connected"`
-		Since     time.Time `json:"since,omitzero"`
-	} `json:"slack"`
-	// Started: the cuts' unfinished work was handed out after the start.
-	Started bool     `json:"started"`
-	Store   string   `json:"store"` // "ok", or what is wrong
-	Reasons []string `json:"reasons,omitempty"`
+// check is one readiness check: its name and, if it fails, why.
+type check struct {
+	name string
+	err  error
 }
 
-func (h healthSources) report() healthReport {
-	var r healthReport
-	r.Version = h.version
+// checks are what /readyz asks: the Socket Mode connection and the database.
+func (h healthSources) checks() []check {
 	bh := h.bot.Health()
-	r.Slack.Connected, r.Slack.Since, r.Started = bh.Connected, bh.Since, bh.Started
-	r.Store = "ok"
-	if err := h.store.Ping(); err != nil {
-		r.Store = err.Error()
-		r.Reasons = append(r.Reasons, "the database cannot be read: "+err.Error())
-	}
+	var slack error
 	if !bh.Connected {
-		r.Reasons = append(r.Reasons, "not connected to Slack over Socket Mode: commands do not reach cutbot")
+		slack = errors.New("not connected to Slack over Socket Mode: commands do not reach cutbot")
 	}
-	r.Ready = len(r.Reasons) == 0
-	return r
+	var db error
+	if err := h.store.Ping(); err != nil {
+		db = fmt.Errorf("the database cannot be read: %w", err)
+	}
+	return []check{{"slack", slack}, {"store", db}}
 }
 
-// handler serves the health checks and the metrics:
+// handler serves the health checks and the metrics, in Kubernetes' conventions:
 //
-//	/livez   200 while the process answers (restart it when this fails)
-//	/readyz  200 when connected to Slack with the database readable, else 503 and why
-//	/healthz the same as JSON, with the version and since when
+//	/livez   200 while the process answers (restart it when this fails); /healthz is an alias
+//	/readyz  200 when connected to Slack with the database readable, else 503 and why;
+//	         ?verbose lists every check, as the Kubernetes API server's does
 //	/metrics Prometheus metrics
 func (h healthSources) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		r := h.report()
+	live := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if !r.Ready {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			for _, why := range r.Reasons {
-				fmt.Fprintln(w, "not ready:", why)
-			}
-			return
-		}
 		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		r := h.report()
-		w.Header().Set("Content-Type", "application/json")
-		if !r.Ready {
+	}
+	mux.HandleFunc("GET /livez", live)
+	mux.HandleFunc("GET /healthz", live)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		checks := h.checks()
+		ready := true
+		for _, c := range checks {
+			ready = ready && c.err == nil
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !ready {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(r)
+		_, verbose := r.URL.Query()["verbose"]
+		for _, c := range checks {
+			switch {
+			case c.err != nil:
+				fmt.Fprintf(w, "[-]%s failed: %v\n", c.name, c.err)
+			case verbose:
+				fmt.Fprintf(w, "[+]%s ok\n", c.name)
+			}
+		}
+		if verbose {
+			fmt.Fprintf(w, "version %s\n", h.version)
+		}
+		if ready {
+			fmt.Fprintln(w, "ok")
+		} else {
+			fmt.Fprintln(w, "readyz check failed")
+		}
 	})
 	mux.Handle("GET /metrics", h.metrics.Handler())
 	return mux

@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/cutbot/bot"
+	"sigs.k8s.io/cutbot/integrations/metrics"
+	"sigs.k8s.io/cutbot/store"
 )
 
 // healthAddr is where the process serves its health checks, read from its log.
@@ -87,13 +92,14 @@ func TestHealthAndMetricsFromRun(t *testing.T) {
 	if code, body := get(t, base+"/livez"); code != 200 || body != "ok\n" {
 		t.Errorf("/livez = %d %q", code, body)
 	}
-	if code, body := get(t, base+"/readyz"); code != 503 || !strings.Contains(body, "not connected to Slack over Socket Mode") {
+	if code, body := get(t, base+"/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+	if code, body := get(t, base+"/readyz"); code != 503 || body != "[-]slack failed: not connected to Slack over Socket Mode: commands do not reach cutbot\nreadyz check failed\n" {
 		t.Errorf("/readyz before connecting = %d %q, want 503 and why", code, body)
 	}
-	code, body := get(t, base+"/healthz")
-	var report healthReport
-	if err := json.Unmarshal([]byte(body), &report); err != nil || code != 503 || report.Ready || report.Slack.Connected || report.Store != "ok" {
-		t.Errorf("/healthz before connecting = %d %s (%v)", code, body, err)
+	if code, body := get(t, base+"/readyz?verbose"); code != 503 || !strings.Contains(body, "[-]slack failed") || !strings.Contains(body, "[+]store ok") {
+		t.Errorf("/readyz?verbose before connecting = %d %q", code, body)
 	}
 
 	release()
@@ -115,12 +121,12 @@ func TestHealthAndMetricsFromRun(t *testing.T) {
 		`cutbot_commands_total{command="cut",outcome="invalid"} 2`,
 		`cutbot_command_duration_seconds_count{command="cut"} 3`,
 		`cutbot_envelope_ack_seconds_count{kind="slash_commands"} 4`,
-		`cutbot_slack_calls_total{method="auth.test",outcome="ok"}`,
-		`cutbot_slack_calls_total{method="chat.postMessage",outcome="ok"}`,
+		`cutbot_slack_reads_total{method="auth.test",outcome="ok"}`,
+		`cutbot_slack_writes_total{method="chat.postMessage",outcome="ok"}`,
 		`cutbot_cut_events_total{event="MessagePosted"}`,
 		`cutbot_effects_total{effect="OpenIssue",result="done"} 1`,
-		`cutbot_outside_requests_total{code="200",route="GET /repos/{}/{}/branches/{}",service="github"}`,
-		`cutbot_outside_requests_total{code="201",route="POST /repos/{}/{}/issues",service="github"}`,
+		`cutbot_github_requests_total{code="200",route="GET /repos/{}/{}/branches/{}"}`,
+		`cutbot_github_requests_total{code="201",route="POST /repos/{}/{}/issues"}`,
 		`cutbot_commands_total{command="next",outcome="ok"} 1`,
 		`cutbot_cloudbuild_calls_total{code="OK",method="CreateBuild"} 1`,
 		`cutbot_effects_total{effect="SubmitBuild",result="done"} 1`,
@@ -176,5 +182,29 @@ func TestHealthPortInUse(t *testing.T) {
 	}
 	if n := len(w.slack.Calls("apps.connections.open")); n != 0 {
 		t.Errorf("it connected to Slack %d times before giving up", n)
+	}
+}
+
+type connected bool
+
+func (c connected) Health() bot.Health { return bot.Health{Connected: bool(c)} }
+
+// TestReadyNeedsTheStore: a closed database makes cutbot not ready, whatever Slack says.
+func TestReadyNeedsTheStore(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "cutbot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(healthSources{bot: connected(true), store: st, metrics: metrics.New("test", st), version: "test"}.handler())
+	defer srv.Close()
+	if code, body := get(t, srv.URL+"/readyz?verbose"); code != 200 || body != "[+]slack ok\n[+]store ok\nversion test\nok\n" {
+		t.Errorf("/readyz?verbose = %d %q", code, body)
+	}
+	st.Close()
+	if code, body := get(t, srv.URL+"/readyz"); code != 503 || !strings.Contains(body, "[-]store failed: the database cannot be read: database not open") {
+		t.Errorf("/readyz with the store closed = %d %q", code, body)
+	}
+	if code, _ := get(t, srv.URL+"/livez"); code != 200 {
+		t.Errorf("/livez with the store closed = %d", code)
 	}
 }

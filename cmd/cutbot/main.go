@@ -352,7 +352,7 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if cfg.HTTPAddr != "off" {
+	if cfg.HTTPEnabled() {
 		stop, err := serveHTTP(ctx, cfg.HTTPAddr, healthSources{bot: b, store: st, metrics: obs, version: buildVersion()}, log)
 		if err != nil {
 			return err

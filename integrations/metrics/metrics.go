@@ -31,13 +31,15 @@ type Metrics struct {
 	ackSeconds     *prometheus.HistogramVec
 	commands       *prometheus.CounterVec
 	commandSeconds *prometheus.HistogramVec
-	slackCalls     *prometheus.CounterVec
+	slackWrites    *prometheus.CounterVec
+	slackReads     *prometheus.CounterVec
 	slackWait      *prometheus.HistogramVec
 	events         *prometheus.CounterVec
-	stages         *prometheus.CounterVec
+	builds         *prometheus.CounterVec
 	effects        *prometheus.CounterVec
 	panics         *prometheus.CounterVec
 	pollSeconds    prometheus.Histogram
+	github         *prometheus.CounterVec
 	requests       *prometheus.CounterVec
 	requestSeconds *prometheus.HistogramVec
 	grpcCalls      *prometheus.CounterVec
@@ -60,20 +62,22 @@ func New(version string, cuts Cuts) *Metrics {
 	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_commands_total", Help: "Commands and button presses answered, by command and outcome (ok, refused, invalid, failed)."}, []string{"command", "outcome"})
 	m.commandSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cutbot_command_duration_seconds", Help: "Time from a command's envelope to its reply.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}}, []string{"command"})
-	m.slackCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_slack_calls_total", Help: "Slack Web API calls, by method and outcome (ok, Slack's error code, rate_limited, http_NNN, unreachable)."}, []string{"method", "outcome"})
+	m.slackWrites = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_slack_writes_total", Help: "Slack Web API calls that post or change something (chat.*, views.*), by method and outcome (ok, Slack's error code, rate_limited for a 429, http_NNN, unreachable)."}, []string{"method", "outcome"})
+	m.slackReads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_slack_reads_total", Help: "The other Slack Web API calls (auth.test, conversations.*, usergroups.*, ...), by method and outcome."}, []string{"method", "outcome"})
 	m.slackWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cutbot_slack_wait_seconds", Help: "Time a Slack call waited for its method's budget before it was sent.",
 		Buckets: []float64{0, .1, .5, 1, 2, 5, 10, 30, 60}}, []string{"method"})
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_cut_events_total", Help: "Changes recorded on cuts, by event."}, []string{"event"})
-	m.stages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_stages_finished_total", Help: "Stages of cuts that ended, by stage and result (succeeded, failed, cancelled)."}, []string{"stage", "result"})
+	m.builds = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_builds_total", Help: "Builds of the stages that run on Cloud Build (mock-stage, mock-release, nomock-stage, nomock-release) that ended, by stage and result (success, failure, cancelled)."}, []string{"stage", "result"})
 	m.effects = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_effects_total", Help: "Side effects tried (posts, builds, issues, comments), by effect and result (done, failed)."}, []string{"effect", "result"})
 	m.panics = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_recovered_panics_total", Help: "Panics caught and survived, by where they happened; the cut involved is marked for attention."}, []string{"where"})
 	m.pollSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cutbot_poll_duration_seconds", Help: "Time one poll of the cuts with something in flight took.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}})
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_outside_requests_total", Help: "HTTP requests to outside services (github, testgrid, prow, dl), by service, route and status code."}, []string{"service", "route", "code"})
-	m.requestSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cutbot_outside_request_duration_seconds", Help: "Time HTTP requests to outside services took, by service.",
+	m.github = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_github_requests_total", Help: "Requests to GitHub's API, by route (names and numbers left out) and status code."}, []string{"route", "code"})
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_outside_requests_total", Help: "HTTP requests to the other outside services (testgrid, prow, dl), by service, route and status code."}, []string{"service", "route", "code"})
+	m.requestSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cutbot_outside_request_duration_seconds", Help: "Time HTTP requests to outside services (github included) took, by service.",
 		Buckets: prometheus.DefBuckets}, []string{"service"})
 	m.grpcCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cutbot_cloudbuild_calls_total", Help: "Cloud Build calls, by method and gRPC code."}, []string{"method", "code"})
-	for _, c := range []prometheus.Collector{m.connected, m.ackSeconds, m.commands, m.commandSeconds, m.slackCalls, m.slackWait, m.events, m.stages, m.effects, m.panics, m.pollSeconds, m.requests, m.requestSeconds, m.grpcCalls} {
+	for _, c := range []prometheus.Collector{m.connected, m.ackSeconds, m.commands, m.commandSeconds, m.slackWrites, m.slackReads, m.slackWait, m.events, m.builds, m.effects, m.panics, m.pollSeconds, m.github, m.requests, m.requestSeconds, m.grpcCalls} {
 		f(c)
 	}
 	if cuts != nil {
@@ -137,7 +141,11 @@ func (m *Metrics) CommandDone(command, outcome string, took time.Duration) {
 }
 
 func (m *Metrics) SlackCall(method, outcome string, waited time.Duration) {
-	m.slackCalls.WithLabelValues(method, outcome).Inc()
+	if strings.HasPrefix(method, "chat.") || strings.HasPrefix(method, "views.") {
+		m.slackWrites.WithLabelValues(method, outcome).Inc()
+	} else {
+		m.slackReads.WithLabelValues(method, outcome).Inc()
+	}
 	m.slackWait.WithLabelValues(method).Observe(waited.Seconds())
 }
 
@@ -148,13 +156,18 @@ func (m *Metrics) Recovered(where string) { m.panics.WithLabelValues(where).Inc(
 func (m *Metrics) CutChanged(_ *cutbot.Cut, events []cutbot.Event) {
 	for _, e := range events {
 		m.events.WithLabelValues(typeName(e)).Inc()
+		build := func(stage cutbot.StageKind, result string) {
+			if stage.IsBuild() {
+				m.builds.WithLabelValues(string(stage), result).Inc()
+			}
+		}
 		switch e := e.(type) {
 		case cutbot.StageSucceeded:
-			m.stages.WithLabelValues(string(e.Stage), "succeeded").Inc()
+			build(e.Stage, "success")
 		case cutbot.StageFailed:
-			m.stages.WithLabelValues(string(e.Stage), "failed").Inc()
+			build(e.Stage, "failure")
 		case cutbot.StageCancelled:
-			m.stages.WithLabelValues(string(e.Stage), "cancelled").Inc()
+			build(e.Stage, "cancelled")
 		}
 	}
 }

@@ -34,7 +34,8 @@ func (c cuts) ActiveCuts(context.Context) ([]*cutbot.Cut, error) { return c, nil
 func TestObservations(t *testing.T) {
 	attention := &cutbot.Cut{Attention: "panic"}
 	m := New("v0.1.0", cuts{{}, attention})
-	m.CutChanged(&cutbot.Cut{}, []cutbot.Event{cutbot.StageSucceeded{Stage: cutbot.MockStage}, cutbot.StageFailed{Stage: cutbot.NoMockStage}})
+	m.CutChanged(&cutbot.Cut{}, []cutbot.Event{cutbot.StageSucceeded{Stage: cutbot.MockStage}, cutbot.StageFailed{Stage: cutbot.NoMockStage}, cutbot.StageSucceeded{Stage: cutbot.Announcement}})
+	m.SlackCall("conversations.info", "channel_not_found", 0)
 	m.EffectCarried(&cutbot.Cut{}, cutbot.SubmitBuild{}, nil)
 	m.EffectCarried(&cutbot.Cut{}, cutbot.OpenIssue{}, errors.New("502"))
 	m.CommandDone("next", "refused", time.Second)
@@ -51,19 +52,21 @@ func TestObservations(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]float64{
-		`cutbot_build_info{goversion="` + goVersion + `",version="v0.1.0"}`:                               1,
-		`cutbot_stages_finished_total{result="succeeded",stage="mock-stage"}`:                             1,
-		`cutbot_stages_finished_total{result="failed",stage="nomock-stage"}`:                              1,
-		`cutbot_cut_events_total{event="StageSucceeded"}`:                                                 1,
-		`cutbot_effects_total{effect="SubmitBuild",result="done"}`:                                        1,
-		`cutbot_effects_total{effect="OpenIssue",result="failed"}`:                                        1,
-		`cutbot_commands_total{command="next",outcome="refused"}`:                                         1,
-		`cutbot_slack_calls_total{method="chat.update",outcome="rate_limited"}`:                           1,
-		`cutbot_recovered_panics_total{where="lane"}`:                                                     1,
-		`cutbot_slack_connected`:                                                                          1,
-		`cutbot_active_cuts`:                                                                              2,
-		`cutbot_cuts_needing_attention`:                                                                   1,
-		`cutbot_outside_requests_total{code="404",route="GET /repos/{}/{}/branches/{}",service="github"}`: 1,
+		`cutbot_build_info{goversion="` + goVersion + `",version="v0.1.0"}`:                 1,
+		`cutbot_builds_total{result="success",stage="mock-stage"}`:                          1,
+		`cutbot_builds_total{result="failure",stage="nomock-stage"}`:                        1,
+		`cutbot_cut_events_total{event="StageSucceeded"}`:                                   2,
+		`cutbot_effects_total{effect="SubmitBuild",result="done"}`:                          1,
+		`cutbot_effects_total{effect="OpenIssue",result="failed"}`:                          1,
+		`cutbot_commands_total{command="next",outcome="refused"}`:                           1,
+		`cutbot_slack_writes_total{method="chat.update",outcome="rate_limited"}`:            1,
+		`cutbot_slack_reads_total{method="conversations.info",outcome="channel_not_found"}`: 1,
+		`cutbot_builds_total{result="success",stage="announcement"}`:                        0,
+		`cutbot_recovered_panics_total{where="lane"}`:                                       1,
+		`cutbot_slack_connected`:                                                            1,
+		`cutbot_active_cuts`:                                                                2,
+		`cutbot_cuts_needing_attention`:                                                     1,
+		`cutbot_github_requests_total{code="404",route="GET /repos/{}/{}/branches/{}"}`:     1,
 	} {
 		if got[name] != want {
 			t.Errorf("%s = %v, want %v", name, got[name], want)

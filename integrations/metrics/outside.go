@@ -11,8 +11,9 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Transport counts the HTTP requests of one outside service ("github", "testgrid", ...) by
-// route and status code. next nil is http.DefaultTransport.
+// Transport counts the HTTP requests of one outside service by route and status code:
+// "github" in cutbot_github_requests_total, the others ("testgrid", "prow", "dl") in
+// cutbot_outside_requests_total. next nil is http.DefaultTransport.
 func (m *Metrics) Transport(service string, next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
@@ -24,7 +25,11 @@ func (m *Metrics) Transport(service string, next http.RoundTripper) http.RoundTr
 		if err == nil {
 			code = strconv.Itoa(resp.StatusCode)
 		}
-		m.requests.WithLabelValues(service, Route(req.Method, req.URL.Path), code).Inc()
+		if service == "github" {
+			m.github.WithLabelValues(Route(req.Method, req.URL.Path), code).Inc()
+		} else {
+			m.requests.WithLabelValues(service, Route(req.Method, req.URL.Path), code).Inc()
+		}
 		m.requestSeconds.WithLabelValues(service).Observe(time.Since(start).Seconds())
 		return resp, err
 	})
