@@ -175,8 +175,8 @@ func damaged(path string, what error) error { return damagedError{path, what} }
 const maxCheckErrors = 10
 
 // Check walks every page of the database (bbolt's consistency check) and reports what is
-// wrong, if anything. It reads the whole file: about 0.2 s for 10,000 cuts
-// (BenchmarkCheck).
+// wrong, if anything. It reads the whole file: about 5 ms for 10,000 cuts (15.7 MB, the file
+// in the page cache; BenchmarkCheck).
 func (s *Store) Check() (err error) {
 	defer func() {
 		if p := recover(); p != nil {

@@ -233,10 +233,18 @@ func (m *Main) checkConfig(ctx context.Context, args []string) error {
 		{"GitHub", githubLine(cfg)},
 		{"reminders", remindersLine(cfg)},
 		{"freezes", freezesLine(cfg)},
+		{"health, metrics", httpLine(cfg)},
 	} {
 		fmt.Fprintf(m.Stdout, "  %-22s %s\n", kv.k, kv.v)
 	}
 	return nil
+}
+
+func httpLine(cfg Config) string {
+	if !cfg.HTTPEnabled() {
+		return "off (CUTBOT_HTTP_ADDR=off)"
+	}
+	return cfg.HTTPAddr + ": /livez /readyz /metrics"
 }
 
 func buildsLine(cfg Config) string {
