@@ -48,6 +48,9 @@ func (d Day) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Mo
 // Before reports whether d is earlier than e.
 func (d Day) Before(e Day) bool { return d.String() < e.String() }
 
+// Compare is -1, 0 or +1 as d is before, the same day as, or after e.
+func (d Day) Compare(e Day) int { return strings.Compare(d.String(), e.String()) }
+
 // Weekday is the day's weekday.
 func (d Day) Weekday() time.Weekday {
 	return time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC).Weekday()

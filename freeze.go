@@ -3,7 +3,6 @@ package cutbot
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -134,37 +133,6 @@ func (f *Freeze) Move(to FreezeState) error {
 	}
 	f.State = to
 	return nil
-}
-
-// Readiness says why a PR is not ready to merge, by the rules release managers apply before
-// a cut: it needs lgtm and approved, no hold or other do-not-merge label, no rebase pending,
-// and no failing status. None means ready.
-func Readiness(pr PullRequest, statusState string, failing []string) []string {
-	var why []string
-	if !slices.Contains(pr.Labels, "lgtm") {
-		why = append(why, "no lgtm")
-	}
-	if !slices.Contains(pr.Labels, "approved") {
-		why = append(why, "not approved")
-	}
-	for _, l := range pr.Labels {
-		switch {
-		case strings.HasPrefix(l, "do-not-merge/hold"):
-			why = append(why, "on hold ("+l+")")
-		case strings.HasPrefix(l, "do-not-merge/"):
-			why = append(why, l)
-		case l == "needs-rebase":
-			why = append(why, "needs a rebase")
-		}
-	}
-	if statusState == "failure" || statusState == "error" {
-		if len(failing) > 0 {
-			why = append(why, "failing: "+strings.Join(failing, ", "))
-		} else {
-			why = append(why, "failing status")
-		}
-	}
-	return why
 }
 
 // FreezeMarker is hidden in cutbot's comments about a freeze, so that a comment posted just

@@ -1,6 +1,7 @@
 package cutbot
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -103,6 +104,24 @@ func (v Version) String() string {
 		s += "-" + string(v.Pre) + "." + strconv.FormatUint(v.PreN, 10)
 	}
 	return s
+}
+
+// Compare orders versions as releases follow each other: -1 if v comes before w, 0 if they
+// are the same, +1 if after (v1.32.0-alpha.1 < v1.32.0-beta.0 < v1.32.0-rc.0 < v1.32.0).
+func (v Version) Compare(w Version) int {
+	rank := func(t ReleaseType) int {
+		switch t {
+		case Alpha:
+			return 0
+		case Beta:
+			return 1
+		case RC:
+			return 2
+		}
+		return 3
+	}
+	return cmp.Or(cmp.Compare(v.Major, w.Major), cmp.Compare(v.Minor, w.Minor), cmp.Compare(v.Patch, w.Patch),
+		cmp.Compare(rank(v.Pre), rank(w.Pre)), cmp.Compare(v.PreN, w.PreN))
 }
 
 // IsZero reports whether v is the zero Version.

@@ -138,7 +138,7 @@ func TestFreezeAndThaw(t *testing.T) {
 	r.run(guest, `freeze release-1.25 --reason "v1.25.4 cut" --dry-run`)
 	dry := r.lastReply(guest)
 	mustContain(t, "dry run", dry, "Dry run of the cherry-pick freeze of release-1.25: nothing was changed. 5 of 126 PRs with cherry-pick-approved would lose it.",
-		fmt.Sprintf("#%d", noLGTM.Number), "no lgtm", "not approved", "on hold (do-not-merge/hold)", "failing: pull-kubernetes-e2e-gce", "needs a rebase",
+		fmt.Sprintf("#%d", noLGTM.Number), "needs lgtm", "needs approve", "on hold", "failing: pull-kubernetes-e2e-gce", "needs a rebase",
 		"121 PRs are ready to merge")
 	if strings.Contains(dry, fmt.Sprint(unlabelled.Number)) || strings.Contains(dry, "200001") || strings.Contains(dry, "200002") {
 		t.Errorf("the dry run lists a PR without the label, on another branch, or closed:\n%s", dry)
@@ -262,7 +262,7 @@ func TestFreezeAndThaw(t *testing.T) {
 			t.Errorf("#%d not recorded as done: %+v", n, p)
 		}
 	}
-	mustContain(t, "comment", bl.gh.CommentsOn(k8s, hold.Number)[0], "The cherry-pick freeze of `release-1.25` (v1.25.4 cut) took `cherry-pick-approved` off this PR: on hold (do-not-merge/hold).")
+	mustContain(t, "comment", bl.gh.CommentsOn(k8s, hold.Number)[0], "The cherry-pick freeze of `release-1.25` (v1.25.4 cut) took `cherry-pick-approved` off this PR: on hold.")
 	thread := fake.Transcript(channelID)
 	mustContain(t, "thread", thread, fmt.Sprintf(":ice_cube: @alice froze cherry-picks on release-1.25 (v1.25.4 cut): 4 PRs lost cherry-pick-approved: #%d", firstLost), "`/release thaw release-1.25`")
 

@@ -203,9 +203,9 @@ func fixtureFreeze(state cutbot.FreezeState) *cutbot.Freeze {
 	}
 	f := &cutbot.Freeze{ID: "f00000001", Repo: "kubernetes/kubernetes", Branch: "release-1.31", Label: "cherry-pick-approved", Reason: "v1.31.4 cut", By: alice, At: t0, State: state,
 		PRs: []cutbot.FreezePR{
-			pr(128001, "Automated cherry pick of #127000: kubelet: fix <probe> & restart", "no lgtm", "on hold (do-not-merge/hold)"),
+			pr(128001, "Automated cherry pick of #127000: kubelet: fix <probe> & restart", "needs lgtm", "on hold"),
 			pr(128002, "Automated cherry pick of #127100: bump Go", "failing: pull-kubernetes-e2e-gce"),
-			pr(128003, "Automated cherry pick of #127200: apiserver fix", "not approved"),
+			pr(128003, "Automated cherry pick of #127200: apiserver fix", "needs approve"),
 			pr(128004, "Automated cherry pick of #127300: ready one"),
 		}}
 	if state == cutbot.FreezePreviewed {
