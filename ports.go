@@ -270,3 +270,38 @@ type FreezeStore interface {
 	// first, without reading the others in full.
 	ActiveFreezes(ctx context.Context) ([]*Freeze, error)
 }
+
+// BoardStore keeps the patch-release board: each branch's cherry-picks as last read, the
+// team's notes and dispositions, what changed and when, each person's last look, and the
+// known issues.
+type BoardStore interface {
+	// Board returns a branch's board as last read; ENOTFOUND if it was never read.
+	Board(ctx context.Context, branch string) (*BranchBoard, error)
+	// SaveBoard stores a branch's board and appends what changed, in one transaction.
+	SaveBoard(ctx context.Context, b *BranchBoard, changes []PickChange) error
+	// PickNotes returns every note by cluster, and every disposition by PR.
+	PickNotes(ctx context.Context) (map[string]PickNote, map[string]PickDisposition, error)
+	// SavePickNote stores n if the stored note's Rev is still base (0: none yet), as Rev
+	// base+1, and records the change; else ECONFLICT with the stored note.
+	SavePickNote(ctx context.Context, n PickNote, base int, change PickChange) (PickNote, error)
+	// SaveDisposition does the same for a PR's disposition.
+	SaveDisposition(ctx context.Context, d PickDisposition, base int, change PickChange) (PickDisposition, error)
+	// PickChanges lists what changed after since, oldest first.
+	PickChanges(ctx context.Context, since time.Time) ([]PickChange, error)
+	// LastLook is when user last looked at the board (zero: never); SetLastLook records now.
+	LastLook(ctx context.Context, user string) (time.Time, error)
+	SetLastLook(ctx context.Context, user string, at time.Time) error
+	// KnownIssues returns the known issues as last read, and when.
+	KnownIssues(ctx context.Context) ([]KnownIssue, time.Time, error)
+	SaveKnownIssues(ctx context.Context, issues []KnownIssue, at time.Time) error
+}
+
+// ConflictError is an edit refused because someone else's newer edit is stored: both are
+// shown, nothing is lost.
+type ConflictError[T any] struct {
+	Stored T
+}
+
+func (e *ConflictError[T]) Error() string { return "someone else saved it meanwhile" }
+
+func (e *ConflictError[T]) Unwrap() error { return &Error{Code: ECONFLICT, Message: e.Error()} }

@@ -21,7 +21,7 @@ import (
 
 // SchemaVersion is the newest schema this binary writes. A database written with a newer
 // schema is refused rather than misread.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 var (
 	bucketMeta      = []byte("meta")
@@ -79,6 +79,14 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		for _, c := range all {
 			if err := putCut(tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	func(tx *bolt.Tx) error { // 3 → 4: the patch-release board
+		for _, b := range [][]byte{bucketBoards, bucketPickNotes, bucketDispositions, bucketPickChanges, bucketLooks, bucketKnown} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
