@@ -5,6 +5,7 @@
 package githubfake
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
@@ -26,6 +27,7 @@ import (
 // Request is one API call the fake answered.
 type Request struct {
 	Method, Path string
+	Query        string
 	Body         string
 	Status       int
 }
@@ -45,6 +47,8 @@ type issue struct {
 	User      string
 	Labels    []string
 	CreatedAt time.Time
+	ClosedAt  time.Time
+	UpdatedAt time.Time
 	Comments  []comment
 	PR        *pull
 }
@@ -88,6 +92,7 @@ type Server struct {
 	requests  []Request
 	limited   int
 	retry     time.Duration
+	searches  []time.Time // when the searches of the last minute were made
 	failures  []failure
 	commentID int64
 	shaSeq    int
@@ -250,6 +255,8 @@ type PR struct {
 	MergeSHA      string
 	CreatedAt     time.Time
 	MergedAt      time.Time
+	ClosedAt      time.Time // default: MergedAt for a merged PR
+	Body          string
 }
 
 // AddPullRequest adds a pull request with its own number.
@@ -259,7 +266,11 @@ func (s *Server) AddPullRequest(repoName string, p PR) {
 		if p.State == "" {
 			p.State = "open"
 		}
-		r.issues[p.Number] = &issue{Number: p.Number, Title: p.Title, State: p.State, User: p.Author, Labels: slices.Clone(p.Labels), CreatedAt: p.CreatedAt,
+		if p.ClosedAt.IsZero() && p.Merged {
+			p.ClosedAt = p.MergedAt
+		}
+		r.issues[p.Number] = &issue{Number: p.Number, Title: p.Title, Body: p.Body, State: p.State, User: p.Author, Labels: slices.Clone(p.Labels), CreatedAt: p.CreatedAt,
+			ClosedAt: p.ClosedAt, UpdatedAt: latest(p.CreatedAt, p.ClosedAt),
 			PR: &pull{Base: p.Base, HeadRef: p.HeadRef, HeadSHA: p.HeadSHA, Merged: p.Merged, MergeSHA: p.MergeSHA, MergedAt: p.MergedAt}}
 		r.next = max(r.next, p.Number+1)
 	})
@@ -279,7 +290,7 @@ func (s *Server) Labels(repoName string, number int) []string {
 func (s *Server) ClosePR(repoName string, number int, merged bool) {
 	s.change(func() {
 		i := s.repo(repoName).issues[number]
-		i.State = "closed"
+		i.State, i.ClosedAt, i.UpdatedAt = "closed", s.now(), s.now()
 		if merged && i.PR != nil {
 			i.PR.Merged, i.PR.MergeSHA, i.PR.MergedAt = true, s.commitLocked(repoName), s.now()
 		}
@@ -300,7 +311,10 @@ func (s *Server) AddPR(repoName, title, headRef, author string, labels ...string
 
 // SetLabels replaces a PR's or issue's labels (as prow does for /lgtm, /approve, /hold).
 func (s *Server) SetLabels(repoName string, number int, labels ...string) {
-	s.change(func() { s.repo(repoName).issues[number].Labels = labels })
+	s.change(func() {
+		i := s.repo(repoName).issues[number]
+		i.Labels, i.UpdatedAt = labels, s.now()
+	})
 }
 
 // Review adds a review (APPROVED, CHANGES_REQUESTED, COMMENTED) to a PR.
@@ -332,7 +346,7 @@ func (s *Server) Merge(repoName string, number int) string {
 	s.change(func() {
 		i := s.repo(repoName).issues[number]
 		sha = s.commitLocked(repoName)
-		i.State, i.PR.Merged, i.PR.MergeSHA, i.PR.MergedAt = "closed", true, sha, s.now()
+		i.State, i.PR.Merged, i.PR.MergeSHA, i.PR.MergedAt, i.ClosedAt, i.UpdatedAt = "closed", true, sha, s.now(), s.now(), s.now()
 	})
 	return sha
 }
@@ -436,12 +450,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	status, res := s.route(r, body)
 	if pg, ok := res.(paged); ok {
 		res = pg.items
+		if pg.wrap != nil {
+			res = pg.wrap
+		}
 		if pg.link != "" {
 			w.Header().Set("Link", pg.link)
 		}
 	}
+	// A GET answers with an ETag; asked again with it in If-None-Match and nothing changed,
+	// it answers 304 Not Modified with no body, as GitHub does (and such a request does not
+	// count against the rate limit there).
+	var out []byte
+	if status == http.StatusOK && r.Method == http.MethodGet {
+		out, _ = json.Marshal(res)
+		etag := fmt.Sprintf(`"%x"`, sha1.Sum(append([]byte(w.Header().Get("Link")), out...)))
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			status = http.StatusNotModified
+		}
+	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: string(body), Status: status})
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: string(body), Status: status})
 	retry := s.retry
 	s.mu.Unlock()
 	s.changes.Notify()
@@ -449,8 +478,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if status == http.StatusForbidden && retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 	}
+	if reset, ok := res.(searchLimited); ok {
+		w.Header().Set("X-RateLimit-Limit", "30")
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.reset.Unix(), 10))
+		w.Header().Set("X-RateLimit-Resource", "search")
+		res = obj{"message": "API rate limit exceeded for search", "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"}
+	}
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(res)
+	switch {
+	case status == http.StatusNotModified:
+	case out != nil:
+		w.Write(append(out, '\n'))
+	default:
+		json.NewEncoder(w).Encode(res)
+	}
 }
 
 type obj = map[string]any
@@ -459,6 +501,7 @@ type obj = map[string]any
 type paged struct {
 	items []obj
 	link  string
+	wrap  obj // when set, the answer (search wraps its page in total_count and items)
 }
 
 // page cuts a list into pages as GitHub does: per_page (30 by default, at most 100) and
@@ -516,6 +559,9 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 		if u, err := url.PathUnescape(parts[i]); err == nil {
 			parts[i] = u
 		}
+	}
+	if len(parts) == 2 && parts[0] == "search" && parts[1] == "issues" {
+		return s.searchIssues(r)
 	}
 	if len(parts) == 1 && parts[0] == "user" {
 		return http.StatusOK, obj{"login": s.login, "id": 1, "type": "Bot"}
@@ -638,12 +684,24 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 		}
 		return http.StatusOK, page(r, out)
 	case rest[0] == "pulls" && len(rest) == 1:
-		var out []obj
+		var list []*issue
 		q := r.URL.Query()
+		state := cmp.Or(q.Get("state"), "open")
 		for n := rp.next - 1; n > 0; n-- {
-			if i := rp.issues[n]; i != nil && i.PR != nil && (q.Get("state") == "all" || i.State == q.Get("state") || q.Get("state") == "") && (q.Get("base") == "" || i.PR.Base == q.Get("base")) {
-				out = append(out, s.pullJSON(name, i))
+			if i := rp.issues[n]; i != nil && i.PR != nil && (state == "all" || i.State == state) && (q.Get("base") == "" || i.PR.Base == q.Get("base")) {
+				list = append(list, i)
 			}
+		}
+		// sort: created (default) or updated; direction: desc (default) or asc.
+		if q.Get("sort") == "updated" {
+			slices.SortStableFunc(list, func(a, b *issue) int { return b.updated().Compare(a.updated()) })
+		}
+		if q.Get("direction") == "asc" {
+			slices.Reverse(list)
+		}
+		out := []obj{}
+		for _, i := range list {
+			out = append(out, s.pullJSON(name, i))
 		}
 		return http.StatusOK, page(r, out)
 	case rest[0] == "pulls" && len(rest) == 2:
@@ -756,5 +814,104 @@ func (s *Server) pullJSON(repoName string, i *issue) obj {
 		o["merge_commit_sha"] = i.PR.MergeSHA
 		o["merged_at"] = i.PR.MergedAt.Format(time.RFC3339)
 	}
+	if !i.ClosedAt.IsZero() {
+		o["closed_at"] = i.ClosedAt.Format(time.RFC3339)
+	}
+	o["updated_at"] = i.updated().Format(time.RFC3339)
 	return o
+}
+
+// updated is when the issue last changed, as GitHub's updated_at says.
+func (i *issue) updated() time.Time { return latest(i.CreatedAt, i.ClosedAt, i.UpdatedAt) }
+
+func latest(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
+}
+
+// searchLimited is the answer to a search past the search API's budget.
+type searchLimited struct{ reset time.Time }
+
+// searchIssues answers GET /search/issues as GitHub does for the qualifiers cutbot uses:
+// repo:OWNER/NAME, is:issue, is:pr, is:open, is:closed, label:NAME, and words or "quoted
+// phrases" matched in the title or body. Like GitHub, it allows 30 searches a minute (by the
+// fake's clock) and answers 403 with X-RateLimit-Remaining: 0 past that. Call with s.mu held.
+func (s *Server) searchIssues(r *http.Request) (int, any) {
+	now := s.now()
+	s.searches = slices.DeleteFunc(s.searches, func(t time.Time) bool { return now.Sub(t) >= time.Minute })
+	if len(s.searches) >= 30 {
+		return http.StatusForbidden, searchLimited{reset: s.searches[0].Add(time.Minute)}
+	}
+	s.searches = append(s.searches, now)
+	q := r.URL.Query().Get("q")
+	var repoName string
+	var want []func(*issue) bool
+	for _, term := range searchTerms(q) {
+		k, v, qualified := strings.Cut(term, ":")
+		switch {
+		case qualified && k == "repo":
+			repoName = v
+		case qualified && k == "is":
+			switch v {
+			case "issue":
+				want = append(want, func(i *issue) bool { return i.PR == nil })
+			case "pr":
+				want = append(want, func(i *issue) bool { return i.PR != nil })
+			case "open", "closed":
+				want = append(want, func(i *issue) bool { return i.State == v })
+			}
+		case qualified && k == "label":
+			want = append(want, func(i *issue) bool { return slices.Contains(i.Labels, strings.Trim(v, `"`)) })
+		case qualified && k == "in":
+		default:
+			phrase := strings.ToLower(strings.Trim(term, `"`))
+			want = append(want, func(i *issue) bool {
+				return strings.Contains(strings.ToLower(i.Title), phrase) || strings.Contains(strings.ToLower(i.Body), phrase)
+			})
+		}
+	}
+	if repoName == "" {
+		return http.StatusUnprocessableEntity, obj{"message": "Validation Failed", "errors": []obj{{"message": "cutbot's fake searches one repo: add repo:OWNER/NAME"}}}
+	}
+	rp := s.repo(repoName)
+	items := []obj{}
+	for n := rp.next - 1; n > 0; n-- {
+		i := rp.issues[n]
+		if i == nil || slices.ContainsFunc(want, func(w func(*issue) bool) bool { return !w(i) }) {
+			continue
+		}
+		items = append(items, s.issueJSON(repoName, i))
+	}
+	pg := page(r, items)
+	return http.StatusOK, paged{items: nil, link: pg.link, wrap: obj{"total_count": len(items), "incomplete_results": false, "items": pg.items}}
+}
+
+// searchTerms splits a search query on spaces, keeping "quoted phrases" whole.
+func searchTerms(q string) []string {
+	var out []string
+	var cur strings.Builder
+	quoted := false
+	for _, r := range q {
+		switch {
+		case r == '"':
+			quoted = !quoted
+			cur.WriteRune(r)
+		case r == ' ' && !quoted:
+			if cur.Len() > 0 {
+				out = append(out, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
 }
