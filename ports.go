@@ -142,6 +142,8 @@ type PullRequest struct {
 	MergeSHA  string
 	MergedAt  time.Time
 	CreatedAt time.Time
+	ClosedAt  time.Time
+	Body      string
 }
 
 // Ref is "owner/repo#number".
@@ -181,6 +183,10 @@ type GitHub interface {
 	BranchExists(ctx context.Context, repo, branch string) (bool, error)
 	// PullRequestsTo lists the open pull requests into base.
 	PullRequestsTo(ctx context.Context, repo, base string) ([]PullRequest, error)
+	// ClosedPullRequestsTo lists the pull requests into base closed since since.
+	ClosedPullRequestsTo(ctx context.Context, repo, base string, since time.Time) ([]PullRequest, error)
+	// SearchIssues searches issues (GitHub's search syntax), up to max results.
+	SearchIssues(ctx context.Context, query string, max int) ([]Issue, error)
 	// CombinedStatus is a commit's combined status and the contexts that failed.
 	CombinedStatus(ctx context.Context, repo, sha string) (state string, failing []string, err error)
 	// RemoveLabel removes a label from an issue or PR; ENOTFOUND if it does not have it.

@@ -25,6 +25,7 @@ const DefaultAPIURL = "https://api.github.com/"
 type Client struct {
 	c     *gh.Client
 	login string // the token's user, who creates cutbot's issues
+	cache *etagCache
 }
 
 var _ cutbot.GitHub = (*Client)(nil)
@@ -35,7 +36,12 @@ func New(ctx context.Context, apiURL, token string, httpClient *http.Client) (*C
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	c := gh.NewClient(httpClient)
+	// Conditional requests: a GET asked again carries the ETag GitHub gave, and an unchanged
+	// answer (304) costs no rate limit.
+	cache := newETagCache(httpClient.Transport, 4096)
+	hc := *httpClient
+	hc.Transport = cache
+	c := gh.NewClient(&hc)
 	if token != "" {
 		c = c.WithAuthToken(token)
 	}
@@ -49,7 +55,7 @@ func New(ctx context.Context, apiURL, token string, httpClient *http.Client) (*C
 		}
 		c.BaseURL, c.UploadURL = u, u
 	}
-	client := &Client{c: c}
+	client := &Client{c: c, cache: cache}
 	user, _, err := c.Users.Get(ctx, "")
 	if err != nil {
 		return nil, client.coded("read the token's user", err)
@@ -162,7 +168,7 @@ func (c *Client) prOf(ctx context.Context, repo string, p *gh.PullRequest, revie
 	pr := cutbot.PullRequest{Repo: repo, Number: p.GetNumber(), URL: p.GetHTMLURL(), Title: p.GetTitle(), HeadRef: p.GetHead().GetRef(),
 		HeadSHA: p.GetHead().GetSHA(), Base: p.GetBase().GetRef(),
 		Author: p.GetUser().GetLogin(), State: p.GetState(), Merged: p.GetMerged(), MergeSHA: p.GetMergeCommitSHA(),
-		MergedAt: p.GetMergedAt().Time, CreatedAt: p.GetCreatedAt().Time}
+		MergedAt: p.GetMergedAt().Time, CreatedAt: p.GetCreatedAt().Time, ClosedAt: p.GetClosedAt().Time, Body: p.GetBody()}
 	for _, l := range p.Labels {
 		pr.Labels = append(pr.Labels, l.GetName())
 	}
@@ -353,6 +359,69 @@ func (c *Client) PullRequestsTo(ctx context.Context, repo, base string) ([]cutbo
 		for _, p := range ps {
 			pr, _ := c.prOf(ctx, repo, p, false)
 			out = append(out, pr)
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// ClosedPullRequestsTo lists the pull requests into base closed (merged or not) since since,
+// most recently updated first: pages are read until one holds nothing updated since then.
+func (c *Client) ClosedPullRequestsTo(ctx context.Context, repo, base string, since time.Time) ([]cutbot.PullRequest, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return nil, err
+	}
+	var out []cutbot.PullRequest
+	opts := &gh.PullRequestListOptions{State: "closed", Base: base, Sort: "updated", Direction: "desc", ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		ps, resp, err := c.c.PullRequests.List(ctx, owner, name, opts)
+		if err != nil {
+			return nil, c.coded(fmt.Sprintf("list the closed pull requests into %s of %s", base, repo), err)
+		}
+		older := false
+		for _, p := range ps {
+			if p.GetUpdatedAt().Before(since) {
+				older = true
+				continue
+			}
+			if p.GetClosedAt().Before(since) {
+				continue // closed before, touched since (a comment, a label)
+			}
+			pr, _ := c.prOf(ctx, repo, p, false)
+			out = append(out, pr)
+		}
+		if older || resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// SearchIssues runs an issue search (GitHub's search API: 30 searches a minute, 1,000
+// results a query) and returns up to max results.
+func (c *Client) SearchIssues(ctx context.Context, query string, max int) ([]cutbot.Issue, error) {
+	var out []cutbot.Issue
+	opts := &gh.SearchOptions{Sort: "created", Order: "desc", ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		res, resp, err := c.c.Search.Issues(ctx, query, opts)
+		if err != nil {
+			return nil, c.coded(fmt.Sprintf("search issues (%s)", query), err)
+		}
+		for _, i := range res.Issues {
+			repo := ""
+			if u := i.GetRepositoryURL(); u != "" {
+				parts := strings.Split(strings.TrimRight(u, "/"), "/")
+				if len(parts) >= 2 {
+					repo = parts[len(parts)-2] + "/" + parts[len(parts)-1]
+				}
+			}
+			out = append(out, issueOf(repo, i))
+			if len(out) >= max {
+				return out, nil
+			}
 		}
 		if resp.NextPage == 0 {
 			return out, nil

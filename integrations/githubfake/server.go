@@ -802,6 +802,7 @@ func (s *Server) issueJSON(repoName string, i *issue) obj {
 		o["pull_request"] = obj{"url": fmt.Sprintf("https://api.github.com/repos/%s/pulls/%d", repoName, i.Number)}
 	}
 	o["html_url"] = fmt.Sprintf("https://github.com/%s/%s/%d", repoName, kind, i.Number)
+	o["repository_url"] = "https://api.github.com/repos/" + repoName
 	return o
 }
 
