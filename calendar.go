@@ -63,6 +63,7 @@ type MilestoneKind string
 const (
 	CherryPickDeadline MilestoneKind = "cherry-pick-deadline" // of a patch release
 	PatchTarget        MilestoneKind = "patch-target"         // a patch release's target date
+	PatchReleased      MilestoneKind = "patch-released"       // a past patch release (history: never reminded)
 	MaintenanceMode    MilestoneKind = "maintenance-mode"     // a branch enters maintenance mode
 	EndOfLife          MilestoneKind = "end-of-life"          // a branch reaches end of life
 	CycleMilestone     MilestoneKind = "cycle"                // a minor release cycle's milestone
@@ -143,7 +144,7 @@ func PlanReminders(ms []Milestone, p ReminderPolicy) []Reminder {
 	groups := map[string]*group{}
 	var order []string
 	for _, m := range ms {
-		if m.Day.IsZero() {
+		if m.Day.IsZero() || m.Kind == PatchReleased {
 			continue
 		}
 		key := string(m.Kind) + "/" + m.Day.String()

@@ -302,6 +302,14 @@ type BoardStore interface {
 	SaveKnownIssues(ctx context.Context, issues []KnownIssue, at time.Time) error
 }
 
+// BoardAnnouncer tells the release channel which cherry-picks a release manager's review would
+// now approve.
+type BoardAnnouncer interface {
+	PostApprovable(ctx context.Context, picks []CherryPick) (MessageRef, error)
+	// FindApprovable looks in the channel, since since, for a notice that names pr.
+	FindApprovable(ctx context.Context, pr string, since time.Time) (MessageRef, bool, error)
+}
+
 // ConflictError is an edit refused because someone else's newer edit is stored: both are
 // shown, nothing is lost.
 type ConflictError[T any] struct {

@@ -46,6 +46,8 @@ func SlackLimits() map[string]Limit {
 		"usergroups.users.list": tier2,
 		"users.info":            tier4,
 		"views.publish":         tier4,
+		"views.open":            tier4,
+		"views.update":          tier4,
 		"auth.test":             tier4,
 	}
 }

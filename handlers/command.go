@@ -260,6 +260,27 @@ func init() {
 			run:      (*Handlers).thaw,
 		},
 		{
+			Name:    "picks",
+			Summary: "Show the patch-release board: each branch's cherry-picks by patch release, with parents, kind, SIGs, release note, what the approval plugin still wants, disposition, the team's notes, and the same change on other branches.",
+			Args:    []Arg{{Name: "BRANCH"}},
+			Flags: []Flag{
+				{Name: "changes", Help: "also list what changed since you last looked"},
+				{Name: "refresh", Help: "read GitHub now rather than the last read (it is read every few minutes)"},
+			},
+			Examples: []string{"/release picks", "/release picks release-1.31", "/release picks release-1.31 --changes"},
+			Access:   Anyone,
+			WhoNote:  "rows marked CVE: release managers only",
+			run:      (*Handlers).picks,
+		},
+		{
+			Name:     "known-issues",
+			Summary:  "List a branch's known issues (issues with a ```release block): what is broken, and what the next patch release resolves.",
+			Args:     []Arg{{Name: "BRANCH", Required: true}},
+			Examples: []string{"/release known-issues release-1.31"},
+			Access:   Anyone,
+			run:      (*Handlers).knownIssues,
+		},
+		{
 			Name:     "abort",
 			Summary:  "End a cut. It stays in the record with the reason.",
 			Args:     []Arg{{Name: "VERSION", Required: true}},

@@ -74,6 +74,14 @@ type Deps struct {
 	Freezes        cutbot.FreezeStore
 	CherryPickRepo string // whose release branches are frozen, e.g. kubernetes/kubernetes
 	FreezeLabel    string // e.g. cherry-pick-approved
+
+	// The patch-release board (of CherryPickRepo's release branches).
+	Board            cutbot.BoardStore
+	BoardAnnouncer   cutbot.BoardAnnouncer
+	BoardBranches    []string      // none: the calendar's branches with a next patch release
+	BoardHistory     time.Duration // how far back closed picks are read without an earlier release in the calendar (default 45 days)
+	KnownIssuesQuery string        // GitHub search for known issues; "" reads none
+	ApprovableNotice string        // NoticeDigest (default), NoticeNow or NoticeOff
 }
 
 // Handlers runs /release commands, button presses, polls and reminders. Every change to a
@@ -107,6 +115,7 @@ type Handlers struct {
 	cpRepo      string
 	cpLabel     string
 	observe     cutbot.Observer
+	board       board
 }
 
 // New returns Handlers using deps.
@@ -138,7 +147,7 @@ func New(deps Deps) *Handlers {
 	h := &Handlers{store: deps.Store, msg: deps.Messenger, dir: deps.Directory, clock: deps.Clock, channel: deps.Channel, log: deps.Log,
 		timeout: deps.JobTimeout, replyWait: 800 * time.Millisecond, builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
-		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel, observe: deps.Observer}
+		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel, observe: deps.Observer, board: newBoard(deps)}
 	h.lanes.onPanic = h.recovered
 	h.lanes.after = h.showChanged
 	return h

@@ -62,8 +62,8 @@ type patchSchedule struct {
 }
 
 // ParsePatchSchedule reads schedule.yaml: each branch's next patch (its cherry-pick deadline
-// and target date), the upcoming patch days, and when each branch enters maintenance mode and
-// reaches end of life. Past patches are history and left out.
+// and target date), the upcoming patch days, when each branch enters maintenance mode and
+// reaches end of life, and its past patches (PatchReleased: history, never reminded).
 func ParsePatchSchedule(raw []byte, source string) (Calendar, error) {
 	var s patchSchedule
 	if err := decodeStrict(raw, &s); err != nil {
@@ -100,6 +100,14 @@ func ParsePatchSchedule(raw []byte, source string) (Calendar, error) {
 			add(cutbot.PatchTarget, n.TargetDate, v, "targetDate")
 			patchDays[n.CherryPickDeadline] = true
 			patchDays[n.TargetDate] = true
+		}
+		// Past patches are history: the board sorts cherry-picks into the releases they made.
+		for _, p := range b.PreviousPatches {
+			if pv, err := cutbot.ParseVersion("v" + strings.TrimPrefix(strings.TrimSpace(p.Release), "v")); err == nil && strings.TrimSpace(p.TargetDate) != "" {
+				if d, err := cutbot.ParseDay(p.TargetDate); err == nil {
+					cal.Milestones = append(cal.Milestones, cutbot.Milestone{Kind: cutbot.PatchReleased, Day: d, What: pv.String(), Source: source})
+				}
+			}
 		}
 		add(cutbot.MaintenanceMode, b.MaintenanceModeStartDate, branch, "maintenanceModeStartDate")
 		add(cutbot.EndOfLife, b.EndOfLifeDate, branch, "endOfLifeDate")

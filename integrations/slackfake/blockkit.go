@@ -19,6 +19,8 @@ const (
 	maxButtonText    = 75
 	maxButtonValue   = 2000
 	maxIDLength      = 255
+	maxInputLabel    = 2000
+	maxInputValue    = 3000
 )
 
 // CheckBlocks says what Slack would refuse in blocks (a message's, or a view's with
@@ -66,6 +68,25 @@ func CheckBlocks(blocks []map[string]any, max int) []string {
 			for j, f := range fields {
 				ft, _ := text(f)
 				long(ft, maxFieldText, fmt.Sprintf("%s/fields/%d/text", at, j))
+			}
+			if acc, ok := b["accessory"].(map[string]any); ok && acc["type"] == "button" {
+				lt, _ := text(acc["text"])
+				long(lt, maxButtonText, at+"/accessory/text/text")
+				v, _ := acc["value"].(string)
+				long(v, maxButtonValue, at+"/accessory/value")
+			}
+		case "input":
+			lt, _ := text(b["label"])
+			long(lt, maxInputLabel, at+"/label/text")
+			el, _ := b["element"].(map[string]any)
+			if el == nil {
+				bad("missing required field: element [json-pointer:%s]", at)
+			}
+			if iv, _ := el["initial_value"].(string); el["type"] == "plain_text_input" {
+				if ml, ok := el["max_length"].(float64); ok && utf8.RuneCountInString(iv) > int(ml) {
+					bad("initial_value is longer than max_length [json-pointer:%s/element/initial_value]", at)
+				}
+				long(iv, maxInputValue, at+"/element/initial_value")
 			}
 		case "header":
 			t, _ := text(b["text"])

@@ -106,7 +106,7 @@ func (s *Server) Click(ctx context.Context, userID, channelID string, b Button) 
 		"user":       map[string]any{"id": userID, "username": s.userName(userID), "name": s.userName(userID), "team_id": s.opts.TeamID},
 		"api_app_id": s.opts.AppID, "token": "fake-verification-token",
 		"container":    map[string]any{"type": "message", "message_ts": b.MessageTS, "channel_id": channelID, "is_ephemeral": false},
-		"trigger_id":   fmt.Sprintf("%d.%d.fake", s.envSeq, s.opts.Epoch),
+		"trigger_id":   s.issueTrigger(userID),
 		"team":         map[string]any{"id": s.opts.TeamID, "domain": s.opts.TeamDomain},
 		"channel":      map[string]any{"id": channelID, "name": chName},
 		"message":      map[string]any{"bot_id": s.opts.BotID, "type": "message", "user": s.opts.BotUserID, "ts": b.MessageTS, "team": s.opts.TeamID, "blocks": blocks},

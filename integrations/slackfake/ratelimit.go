@@ -49,6 +49,8 @@ func SlackRateLimits() RateLimits {
 			"usergroups.users.list": Tier2,
 			"users.info":            Tier4,
 			"views.publish":         Tier4,
+			"views.open":            Tier4,
+			"views.update":          Tier4,
 			"auth.test":             Tier4,
 		},
 		PostPerChannel: PostPerChannel,

@@ -149,6 +149,10 @@ type Server struct {
 	buckets    map[string]*bucket
 	replied    map[string]time.Time // envelope id → when its first reply came through response_url
 	held       chan struct{}        // while not nil, apps.connections.open waits for it to close
+	homes      map[string]*View     // user → the Home tab published for them
+	modals     map[string][]*View   // user → their open modals, the top one last
+	triggers   map[string]*trigger  // trigger_id → who it was issued to, and when
+	viewSeq    int
 }
 
 type responseTarget struct{ user, channel, envelope string }
@@ -196,6 +200,9 @@ func New(opts Options) *Server {
 		faults:    map[string][]fault{},
 		replied:   map[string]time.Time{},
 		run:       fmt.Sprintf("%08x", rand.Uint32()),
+		homes:     map[string]*View{},
+		modals:    map[string][]*View{},
+		triggers:  map[string]*trigger{},
 	}
 	s.users[opts.BotUserID] = &User{ID: opts.BotUserID, Name: opts.BotName, RealName: opts.BotName}
 	mux := http.NewServeMux()

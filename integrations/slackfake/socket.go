@@ -194,7 +194,7 @@ func (s *Server) SendSlashCommand(ctx context.Context, cmd SlashCommand) (string
 		"token": "fake-verification-token", "team_id": s.opts.TeamID, "team_domain": s.opts.TeamDomain,
 		"channel_id": cmd.ChannelID, "channel_name": chName, "user_id": cmd.UserID, "user_name": s.userName(cmd.UserID),
 		"command": cmd.Command, "text": cmd.Text, "api_app_id": s.opts.AppID, "is_enterprise_install": "false",
-		"response_url": s.http.URL + respPath, "trigger_id": fmt.Sprintf("%d.%d.fake", s.envSeq, s.opts.Epoch),
+		"response_url": s.http.URL + respPath, "trigger_id": s.issueTrigger(cmd.UserID),
 	}
 	env, _ := json.Marshal(map[string]any{"envelope_id": id, "payload": payload, "type": "slash_commands", "accepts_response_payload": true})
 	s.envelopes[id] = env
