@@ -4,6 +4,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -97,6 +98,13 @@ type Config struct {
 	// Cherry-pick freezes.
 	CherryPickRepo string
 	FreezeLabel    string
+
+	// The patch-release board (kept in the store, when it is a cutbot.BoardStore).
+	BoardBranches    []string
+	BoardRefresh     time.Duration // how often GitHub is read for it; 0: 10 minutes
+	BoardHistory     time.Duration
+	KnownIssuesQuery string
+	ApprovableNotice string // handlers.NoticeDigest, NoticeNow or NoticeOff
 }
 
 // Bot is cutbot's Slack side.
@@ -158,6 +166,9 @@ func New(cfg Config, st Store) (*Bot, error) {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
+	if cfg.Policy.Location == nil {
+		cfg.Policy.Location = time.UTC
+	}
 	// Every Web API call goes through the pacer, which spends Slack's budget by priority.
 	pace := newPacer(cfg.HTTPClient.Transport, cfg.APIURL, cfg.SlackLimits, cfg.Clock.Now, cfg.Sleep, cfg.Log, cfg.Observer)
 	httpClient := *cfg.HTTPClient
@@ -170,9 +181,6 @@ func New(cfg Config, st Store) (*Bot, error) {
 	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log, pace: pace, started: make(chan struct{}), obs: cfg.Observer}
 	shown, _ := st.(ShownStore)
 	b.poster = newPoster(api, pace, cfg.Log, cfg.Sleep, shown)
-	if cfg.Policy.Location == nil {
-		cfg.Policy.Location = time.UTC
-	}
 	b.msg = &messenger{channel: cfg.Channel, api: api, poster: b.poster, log: cfg.Log, clock: cfg.Clock,
 		base: view{Builds: cfg.Builder != nil, ManagersGroup: cfg.ManagersGroup, PromotionRepo: cfg.PromotionRepo, Location: cfg.Policy.Location}}
 	var reminderStore cutbot.ReminderStore
@@ -183,6 +191,11 @@ func New(cfg Config, st Store) (*Bot, error) {
 	if fs, ok := st.(cutbot.FreezeStore); ok {
 		freezeStore = fs
 	}
+	var boardStore cutbot.BoardStore
+	if bs, ok := st.(cutbot.BoardStore); ok {
+		boardStore = bs
+	}
+	b.msg.base.Label = cmp.Or(cfg.FreezeLabel, "cherry-pick-approved")
 	b.handlers = handlers.New(handlers.Deps{
 		Store:      st,
 		Observer:   cfg.Observer,
@@ -221,6 +234,13 @@ func New(cfg Config, st Store) (*Bot, error) {
 		Freezes:        freezeStore,
 		CherryPickRepo: cfg.CherryPickRepo,
 		FreezeLabel:    cfg.FreezeLabel,
+
+		Board:            boardStore,
+		BoardAnnouncer:   b.msg,
+		BoardBranches:    cfg.BoardBranches,
+		BoardHistory:     cfg.BoardHistory,
+		KnownIssuesQuery: cfg.KnownIssuesQuery,
+		ApprovableNotice: cfg.ApprovableNotice,
 	})
 	if err := b.setupCron(); err != nil {
 		return nil, err
@@ -251,6 +271,22 @@ func (b *Bot) setupCron() error {
 	cronLog := cron.PrintfLogger(slog.NewLogLogger(b.log.Handler(), slog.LevelError))
 	b.cron = cron.New(cron.WithLocation(b.cfg.Policy.Location), cron.WithChain(cron.Recover(cronLog)), cron.WithLogger(cronLog))
 	b.jobs = map[string]cron.EntryID{}
+	if b.cfg.GitHub != nil {
+		every := cmp.Or(b.cfg.BoardRefresh, 10*time.Minute)
+		id, err := b.cron.AddFunc("@every "+every.String(), b.boardJob)
+		if err != nil {
+			return fmt.Errorf("cron board @every %s: %w", every, err)
+		}
+		b.jobs["board"] = id
+		if b.cfg.ApprovableNotice == handlers.NoticeDigest || b.cfg.ApprovableNotice == "" {
+			// The daily digest of approvable cherry-picks goes out with the reminders.
+			spec := fmt.Sprintf("%d %d * * *", b.cfg.Policy.Minute, b.cfg.Policy.Hour)
+			if id, err = b.cron.AddFunc(spec, b.digestJob); err != nil {
+				return fmt.Errorf("cron digest %q: %w", spec, err)
+			}
+			b.jobs["digest"] = id
+		}
+	}
 	if len(b.cfg.Calendars) == 0 {
 		return nil
 	}
@@ -276,6 +312,26 @@ func (b *Bot) remindersJob() {
 	defer cancel()
 	if err := b.handlers.RunReminders(ctx); err != nil {
 		b.log.Warn("reminders", "err", err)
+	}
+}
+
+// boardJob reads the patch-release board from GitHub.
+func (b *Bot) boardJob() {
+	defer b.recoverJob("board")
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.HandleTimeout)
+	defer cancel()
+	if err := b.handlers.RefreshBoard(ctx); err != nil {
+		b.log.Warn("board", "err", err)
+	}
+}
+
+// digestJob posts the day's approvable cherry-picks.
+func (b *Bot) digestJob() {
+	defer b.recoverJob("digest")
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.HandleTimeout)
+	defer cancel()
+	if err := b.handlers.NoticeApprovable(ctx); err != nil {
+		b.log.Warn("approvable digest", "err", err)
 	}
 }
 
@@ -324,7 +380,16 @@ func (b *Bot) Run(ctx context.Context) error {
 		if len(b.cfg.Calendars) > 0 {
 			b.calendarJob()
 			b.remindersJob() // what came due while cutbot was not running
+		}
+		if len(b.jobs) > 0 {
 			b.cron.Start()
+		}
+		if b.cfg.GitHub != nil {
+			background.Add(1)
+			go func() { // the board as it stands now, not in ten minutes; polls do not wait for it
+				defer background.Done()
+				b.boardJob()
+			}()
 		}
 		close(b.started)
 		if b.cfg.Builder != nil || b.cfg.GitHub != nil {
@@ -508,9 +573,19 @@ func (b *Bot) dispatch(ctx context.Context, sm *socketmode.Client, evt socketmod
 		if evt.Request == nil {
 			return nil
 		}
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if ok && cb.Type == slack.InteractionTypeViewSubmission {
+			// The ack carries the answer (close, errors, or the form again): it is decided first.
+			req := *evt.Request
+			b.inflight.Add(1)
+			go func() {
+				defer b.inflight.Done()
+				b.handleSubmission(ctx, sm, req, cb, read)
+			}()
+			return nil
+		}
 		sm.Ack(*evt.Request)
 		b.obs.EnvelopeAcked(evt.Request.Type, time.Since(read))
-		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
 			b.done(ctx, evt.Request.EnvelopeID, "")
 			return nil
@@ -521,11 +596,21 @@ func (b *Bot) dispatch(ctx context.Context, sm *socketmode.Client, evt socketmod
 			b.handleAction(ctx, evt.Request.EnvelopeID, cb)
 		}()
 	case socketmode.EventTypeEventsAPI:
-		if evt.Request != nil {
-			sm.Ack(*evt.Request)
-			b.obs.EnvelopeAcked(evt.Request.Type, time.Since(read))
-			b.done(ctx, evt.Request.EnvelopeID, "")
+		if evt.Request == nil {
+			return nil
 		}
+		sm.Ack(*evt.Request)
+		b.obs.EnvelopeAcked(evt.Request.Type, time.Since(read))
+		id := evt.Request.EnvelopeID
+		if user := homeOpenedBy(evt.Data); user != "" {
+			b.inflight.Add(1)
+			go func() {
+				defer b.inflight.Done()
+				b.handleHomeOpened(ctx, id, user)
+			}()
+			return nil
+		}
+		b.done(ctx, id, "")
 	default:
 		b.log.Debug("socket mode event ignored", "type", evt.Type)
 	}
@@ -607,6 +692,14 @@ func (b *Bot) handleAction(ctx context.Context, envelopeID string, cb slack.Inte
 		return
 	}
 	act := cb.ActionCallback.BlockActions[0]
+	if strings.HasPrefix(act.ActionID, "board_") {
+		if err := b.boardAction(ctx, cb, act); err != nil {
+			log.Warn("board button", "action", act.ActionID, "value", act.Value, "err", err)
+			b.tellUser(ctx, log, cb.User.ID, ":warning: "+cutbot.ErrorMessage(err))
+		}
+		b.obs.CommandDone("button", "ok", time.Since(start))
+		return
+	}
 	req := handlers.ActionRequest{UserID: cb.User.ID, ActionID: act.ActionID, Value: act.Value}
 	reply := b.handlers.HandleAction(ctx, req)
 	cmd := slack.SlashCommand{UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}

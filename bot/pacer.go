@@ -47,6 +47,7 @@ func SlackLimits() map[string]Limit {
 		"users.info":            tier4,
 		"views.publish":         tier4,
 		"views.open":            tier4,
+		"views.push":            tier4,
 		"views.update":          tier4,
 		"auth.test":             tier4,
 	}

@@ -170,6 +170,7 @@ type view struct {
 	ManagersGroup string // usergroup id of the release managers, for cc: mentions
 	PromotionRepo string // where image-promotion PRs are opened
 	Location      *time.Location
+	Label         string // the cherry-pick approval label, e.g. cherry-pick-approved
 }
 
 // group mentions the release managers' usergroup.
@@ -691,6 +692,10 @@ func reply(r handlers.Reply) (string, []slack.Block) {
 		return remindersReply(r)
 	case handlers.FreezeReply:
 		return freezeReply(r)
+	case handlers.BoardReply:
+		return view{Location: r.Location, Label: r.Label}.boardReply(r)
+	case handlers.KnownIssuesReply:
+		return knownIssuesReply(r)
 	}
 	text := fmt.Sprintf("(cutbot has no way to show a %T)", r)
 	return text, []slack.Block{section(text)}

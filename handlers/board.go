@@ -395,6 +395,7 @@ type BoardReply struct {
 	Changes  *ChangesView
 	Label    string
 	Refresh  string // what --refresh did
+	Location *time.Location
 }
 
 // ChangesView is what changed since a person last looked.
@@ -430,7 +431,7 @@ func (h *Handlers) picks(x *execution) (Reply, error) {
 	if len(branches) == 0 {
 		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "no branch is on the board: name one (`/release picks release-1.31`), or set CUTBOT_BOARD_BRANCHES or a calendar (CUTBOT_CALENDARS) that plans patch releases")
 	}
-	reply := BoardReply{Label: h.cpLabel}
+	reply := BoardReply{Label: h.cpLabel, Location: h.cal.policy.Location}
 	if x.inv.Has("refresh") {
 		var errs []error
 		for _, br := range branches {

@@ -274,7 +274,7 @@ func init() {
 		},
 		{
 			Name:     "known-issues",
-			Summary:  "List a branch's known issues (issues with a ```release block): what is broken, and what the next patch release resolves.",
+			Summary:  "List a branch's known issues (issues in the patch-release format, with introduced-in= and resolved-in= lines): what is broken, and what the next patch release resolves.",
 			Args:     []Arg{{Name: "BRANCH", Required: true}},
 			Examples: []string{"/release known-issues release-1.31"},
 			Access:   Anyone,

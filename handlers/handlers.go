@@ -365,6 +365,11 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 	if _, err := c.Apply(cutbot.VersionChecked{By: x.req.UserID, Detail: checked, Force: force}, h.clock.Now()); err != nil {
 		return nil, err
 	}
+	if line := h.KnownIssuesLine(ctx, v); line != "" {
+		if _, err := c.Apply(cutbot.Noted{Action: "known-issues", Detail: line}, h.clock.Now()); err != nil {
+			return nil, err
+		}
+	}
 	// The cut is stored with the intents of its thread, plan and issue: a crash before they
 	// are done is finished by the next start, which looks for each before doing it.
 	if err := h.store.CreateCut(ctx, c); err != nil {

@@ -50,6 +50,7 @@ func SlackRateLimits() RateLimits {
 			"users.info":            Tier4,
 			"views.publish":         Tier4,
 			"views.open":            Tier4,
+			"views.push":            Tier4,
 			"views.update":          Tier4,
 			"auth.test":             Tier4,
 		},

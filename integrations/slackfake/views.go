@@ -117,7 +117,7 @@ func (s *Server) viewsAPI(method string, p url.Values) result {
 		id := "VHOME" + user
 		s.homes[user] = s.storeView(user, id, v)
 		return result{"ok": true, "view": result{"id": id, "type": "home"}}
-	case "views.open":
+	case "views.open", "views.push":
 		t := s.triggers[p.Get("trigger_id")]
 		switch {
 		case t == nil:

@@ -186,7 +186,7 @@ func (s *Server) dispatch(method, token string, p url.Values, r *http.Request) r
 			return result{"ok": false, "error": "no_such_subteam"}
 		}
 		return result{"ok": true, "users": slices.Clone(g.Users)}
-	case "views.publish", "views.open", "views.update":
+	case "views.publish", "views.open", "views.push", "views.update":
 		return s.viewsAPI(method, p)
 	case "users.info":
 		u := s.users[p.Get("user")]
