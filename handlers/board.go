@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -44,6 +45,8 @@ func newBoard(d Deps) board {
 }
 
 func boardLane(branch string) string { return "board:" + branch }
+
+var reReleaseBranch = regexp.MustCompile(`^release-\d+\.\d+$`)
 
 // boardReady says why the board cannot be read, if it cannot.
 func (h *Handlers) boardReady() error {
@@ -423,7 +426,7 @@ func (h *Handlers) picks(x *execution) (Reply, error) {
 	ctx := x.ctx
 	branches := h.BoardBranches()
 	if b := x.inv.Arg(0); b != "" {
-		if !strings.HasPrefix(b, "release-") {
+		if !reReleaseBranch.MatchString(b) {
 			return ErrorReply{Message: fmt.Sprintf("%q is not a release branch: use release-1.31", b), Usage: x.inv.Command}, nil
 		}
 		branches = []string{b}
@@ -503,7 +506,7 @@ func (h *Handlers) knownIssues(x *execution) (Reply, error) {
 		return nil, err
 	}
 	branch := x.inv.Arg(0)
-	if !strings.HasPrefix(branch, "release-") {
+	if !reReleaseBranch.MatchString(branch) {
 		return ErrorReply{Message: fmt.Sprintf("%q is not a release branch: use release-1.31", branch), Usage: x.inv.Command}, nil
 	}
 	all, at, err := h.board.store.KnownIssues(x.ctx)

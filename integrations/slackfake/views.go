@@ -308,15 +308,23 @@ func (s *Server) SubmitModal(ctx context.Context, user string, values map[string
 	var answer struct {
 		ResponseAction string            `json:"response_action"`
 		Errors         map[string]string `json:"errors"`
+		View           json.RawMessage   `json:"view"`
 	}
 	json.Unmarshal(ack.Payload, &answer)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.modals[user]
 	if len(st) > 0 && st[len(st)-1].ID == v.ID {
-		if answer.ResponseAction == "errors" {
+		switch answer.ResponseAction {
+		case "errors":
 			st[len(st)-1].Errors = answer.Errors
-		} else {
+		case "update":
+			nv, bad := checkView(string(answer.View), "modal")
+			if bad != nil {
+				return ack, fmt.Errorf("submit: the app answered with a view Slack refuses: %v", bad)
+			}
+			st[len(st)-1] = s.storeView(user, v.ID, nv)
+		default:
 			s.modals[user] = st[:len(st)-1]
 		}
 	}
