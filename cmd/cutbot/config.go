@@ -62,6 +62,12 @@ type Config struct {
 	CherryPickRepo     string
 	FreezeLabel        string
 
+	BoardBranches    []string
+	BoardRefresh     time.Duration
+	BoardHistory     time.Duration
+	KnownIssuesQuery string
+	ApprovableNotice string
+
 	Calendars      []string
 	Timezone       string
 	ReminderTime   string
@@ -174,6 +180,16 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.CherryPickRepo }},
 	{Env: "CUTBOT_FREEZE_LABEL", Flag: "freeze-label", Default: "cherry-pick-approved", Help: "The label a cherry-pick freeze takes off the PRs that are not ready, and the thaw puts back.",
 		field: func(c *Config) any { return &c.FreezeLabel }},
+	{Env: "CUTBOT_BOARD_BRANCHES", Flag: "board-branches", Help: "Release branches on the patch-release board, comma-separated (release-1.31,release-1.30). Empty: the branches the calendar plans a next patch release for.",
+		field: func(c *Config) any { return &c.BoardBranches }},
+	{Env: "CUTBOT_BOARD_REFRESH", Flag: "board-refresh", Default: "10m", Help: "How often the board's branches are read from GitHub (unchanged answers come back 304 and cost no rate limit). /release picks --refresh reads at once.",
+		field: func(c *Config) any { return &c.BoardRefresh }},
+	{Env: "CUTBOT_BOARD_HISTORY", Flag: "board-history", Default: "1080h", Help: "How far back closed cherry-picks are read when the calendar names no earlier patch release of a branch (1080h: 45 days).",
+		field: func(c *Config) any { return &c.BoardHistory }},
+	{Env: "CUTBOT_KNOWN_ISSUES_QUERY", Flag: "known-issues-query", Default: `repo:kubernetes/kubernetes is:issue "introduced-in"`, Help: "GitHub issue search for known issues (issues with a ```release block of introduced-in= and resolved-in= lines); one search per refresh. \"off\": none.",
+		field: func(c *Config) any { return &c.KnownIssuesQuery }},
+	{Env: "CUTBOT_APPROVABLE_NOTICE", Flag: "approvable-notice", Default: "digest", Help: "Tell the release channel when a cherry-pick waits only for a release manager's approving review: digest (once a day, at CUTBOT_REMINDER_TIME), now (after the refresh that finds it) or off.",
+		field: func(c *Config) any { return &c.ApprovableNotice }},
 	{Env: "CUTBOT_CALENDARS", Flag: "calendars", Help: "Release calendars, comma-separated: files, or github:OWNER/REPO/PATH read through the contents API (e.g. github:kubernetes/website/data/releases/schedule.yaml). schedule.yaml, eol.yaml, a cycle's .ics or timeline YAML. Turns reminders on.",
 		field: func(c *Config) any { return &c.Calendars }},
 	{Env: "CUTBOT_TIMEZONE", Flag: "timezone", Default: "UTC", Help: "The zone reminders and cron run in (an IANA name, e.g. America/Los_Angeles).",
@@ -369,6 +385,20 @@ func (c *Config) validate() error {
 		if !reRepo.MatchString(v) {
 			bad("%s %q is not a repository: use owner/name", name, v)
 		}
+	}
+	for _, b := range c.BoardBranches {
+		if !regexp.MustCompile(`^release-\d+\.\d+$`).MatchString(b) {
+			bad("CUTBOT_BOARD_BRANCHES: %q is not a release branch: use release-1.31", b)
+		}
+	}
+	if c.BoardRefresh < time.Minute {
+		bad("CUTBOT_BOARD_REFRESH %s is too often: GitHub is read for every branch each time; use 1m or more (10m is the default)", c.BoardRefresh)
+	}
+	if c.BoardHistory <= 0 {
+		bad("CUTBOT_BOARD_HISTORY %s: give how far back closed cherry-picks are read, e.g. 1080h", c.BoardHistory)
+	}
+	if c.ApprovableNotice != "digest" && c.ApprovableNotice != "now" && c.ApprovableNotice != "off" {
+		bad("CUTBOT_APPROVABLE_NOTICE %q: use digest, now or off", c.ApprovableNotice)
 	}
 	if strings.TrimSpace(c.FreezeLabel) == "" {
 		bad("CUTBOT_FREEZE_LABEL is empty: give the label a freeze takes off, usually cherry-pick-approved")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,5 +80,48 @@ func TestDeployUsesDocumentedSettings(t *testing.T) {
 	}
 	if got := strings.Join(kinds, ","); got != "PersistentVolumeClaim,Deployment,Service,ServiceMonitor,PrometheusRule" {
 		t.Errorf("kinds = %s", got)
+	}
+}
+
+// TestSlackManifest: the app manifest turns on what cutbot uses: Socket Mode, the command,
+// interactivity (buttons, modals), the Home tab and its app_home_opened event, and the scopes.
+func TestSlackManifest(t *testing.T) {
+	raw, err := os.ReadFile("../../deploy/slack-app-manifest.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Features struct {
+			AppHome struct {
+				HomeTab bool `yaml:"home_tab_enabled"`
+			} `yaml:"app_home"`
+			SlashCommands []struct{ Command string } `yaml:"slash_commands"`
+		}
+		OAuth struct {
+			Scopes struct{ Bot []string }
+		} `yaml:"oauth_config"`
+		Settings struct {
+			Events struct {
+				BotEvents []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
+			Interactivity struct {
+				Enabled bool `yaml:"is_enabled"`
+			}
+			SocketMode bool `yaml:"socket_mode_enabled"`
+		}
+	}
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Features.AppHome.HomeTab || !slices.Contains(m.Settings.Events.BotEvents, "app_home_opened") || !m.Settings.Interactivity.Enabled || !m.Settings.SocketMode {
+		t.Errorf("manifest: home tab %v, events %v, interactivity %v, socket mode %v", m.Features.AppHome.HomeTab, m.Settings.Events.BotEvents, m.Settings.Interactivity.Enabled, m.Settings.SocketMode)
+	}
+	if len(m.Features.SlashCommands) != 1 || m.Features.SlashCommands[0].Command != "/release" {
+		t.Errorf("slash commands: %+v", m.Features.SlashCommands)
+	}
+	for _, s := range []string{"commands", "chat:write", "channels:history", "groups:history", "channels:read", "groups:read", "usergroups:read"} {
+		if !slices.Contains(m.OAuth.Scopes.Bot, s) {
+			t.Errorf("the manifest lacks the %s scope", s)
+		}
 	}
 }

@@ -348,6 +348,10 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		bc.RemindAfter, bc.GitHubEvery = cfg.RemindAfter, cfg.GitHubPollInterval
 		bc.IssueTemplatePath = cfg.IssueTemplatePath
 		bc.CherryPickRepo, bc.FreezeLabel = cfg.CherryPickRepo, cfg.FreezeLabel
+		bc.BoardBranches, bc.BoardRefresh, bc.BoardHistory, bc.ApprovableNotice = cfg.BoardBranches, cfg.BoardRefresh, cfg.BoardHistory, cfg.ApprovableNotice
+		if cfg.KnownIssuesQuery != "off" {
+			bc.KnownIssuesQuery = cfg.KnownIssuesQuery
+		}
 		log.Info("GitHub side enabled", "api", cfg.GitHubAPIURL, "user", gh.Login(), "issue_repo", cfg.IssueRepo)
 	} else {
 		log.Info("GitHub not configured (GITHUB_TOKEN): no cut issue, and the no-mock stage's gates cannot be checked (it needs --force)")
