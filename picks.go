@@ -263,7 +263,7 @@ func labelled(labels []string, prefix string) []string {
 	return out
 }
 
-// ReleaseNote says where its release note stands: "note", "none", "action required",
+// ReleaseNote says where its release note stands: "yes", "none", "action required",
 // "missing" (do-not-merge/release-note-label-needed) or "?".
 func (p CherryPick) ReleaseNote() string {
 	switch {
@@ -272,7 +272,7 @@ func (p CherryPick) ReleaseNote() string {
 	case slices.Contains(p.Labels, "release-note-action-required"):
 		return "action required"
 	case slices.Contains(p.Labels, "release-note"):
-		return "note"
+		return "yes"
 	case slices.Contains(p.Labels, "release-note-none"):
 		return "none"
 	}
@@ -317,10 +317,10 @@ func (p CherryPick) Disposition(label, set string) string {
 		return "closed"
 	case set != "":
 		return set
-	case p.Approved(label):
-		return "merging"
 	case slices.Contains(p.Labels, "do-not-merge/hold"):
 		return "hold"
+	case p.Approved(label):
+		return "merging"
 	}
 	return "to merge?"
 }

@@ -85,7 +85,7 @@ func boardRow(r handlers.BoardRow, loc *time.Location) string {
 	}
 	lines := []string{
 		fmt.Sprintf("%s %s %s%s", colourEmoji(r.Colour), pickLink(p), escape(clip(p.Title, 120)), cve),
-		fmt.Sprintf("    %s · %s · kind: %s · SIG: %s · note: %s · by %s", parent, issue, strings.Join(p.Kinds(), ", "), strings.Join(p.SIGs(), ", "), p.ReleaseNote(), escape(cmp.Or(p.Author, "?"))),
+		fmt.Sprintf("    %s · %s · kind: %s · SIG: %s · release note: %s · by %s", parent, issue, strings.Join(p.Kinds(), ", "), strings.Join(p.SIGs(), ", "), p.ReleaseNote(), escape(cmp.Or(p.Author, "?"))),
 	}
 	state := "*" + r.Disposition + "*"
 	if r.SetBy != "" {

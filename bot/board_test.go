@@ -151,7 +151,7 @@ func TestBoardOfABranch(t *testing.T) {
 		"RELEASE-1.31 CHERRY-PICKS", "*1 approvable* · :large_yellow_circle: 2 · :large_green_circle: 3 · :red_circle: 0",
 		"*v1.31.3* · cherry-pick deadline Fri, 2026-11-13 · target Wed, 2026-11-18",
 		":large_yellow_circle: #128101 <https://github.com/kubernetes/kubernetes/pull/128101> Automated cherry pick of #128000: kubelet: fix probe race",
-		"picks #128000 <https://github.com/kubernetes/kubernetes/pull/128000> · issue: #127999 <https://github.com/kubernetes/kubernetes/issues/127999> · kind: bug · SIG: node · note: note · by dev1",
+		"picks #128000 <https://github.com/kubernetes/kubernetes/pull/128000> · issue: #127999 <https://github.com/kubernetes/kubernetes/issues/127999> · kind: bug · SIG: node · release note: yes · by dev1",
 		"*to merge?* · :white_check_mark: approvable",
 		"#128102", "needs approve; failing: pull-kubernetes-e2e-gce",
 		"CP in other releases: 1.30 #128104 <https://github.com/kubernetes/kubernetes/pull/128104> (open), 1.29 #128105 <https://github.com/kubernetes/kubernetes/pull/128105> (merged)",

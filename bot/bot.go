@@ -109,20 +109,21 @@ type Config struct {
 
 // Bot is cutbot's Slack side.
 type Bot struct {
-	cfg      Config
-	api      *slack.Client
-	store    Store
-	handlers *handlers.Handlers
-	log      *slog.Logger
-	inflight sync.WaitGroup // envelopes being handled
-	pace     *pacer
-	poster   *poster
-	msg      *messenger
-	cron     *cron.Cron
-	jobs     map[string]cron.EntryID
-	started  chan struct{} // closed once every cut with work left has been handed to its lane
-	obs      Observer
-	health   health
+	cfg       Config
+	api       *slack.Client
+	store     Store
+	handlers  *handlers.Handlers
+	log       *slog.Logger
+	inflight  sync.WaitGroup // envelopes being handled
+	pace      *pacer
+	poster    *poster
+	msg       *messenger
+	cron      *cron.Cron
+	jobs      map[string]cron.EntryID
+	started   chan struct{} // closed once every cut with work left has been handed to its lane
+	boardRead chan struct{} // closed once the board was first read (at once without GitHub)
+	obs       Observer
+	health    health
 }
 
 // New returns a bot for cfg using st.
@@ -178,7 +179,10 @@ func New(cfg Config, st Store) (*Bot, error) {
 		slack.OptionAPIURL(cfg.APIURL),
 		slack.OptionHTTPClient(&httpClient),
 	)
-	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log, pace: pace, started: make(chan struct{}), obs: cfg.Observer}
+	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log, pace: pace, started: make(chan struct{}), boardRead: make(chan struct{}), obs: cfg.Observer}
+	if cfg.GitHub == nil {
+		close(b.boardRead)
+	}
 	shown, _ := st.(ShownStore)
 	b.poster = newPoster(api, pace, cfg.Log, cfg.Sleep, shown)
 	b.msg = &messenger{channel: cfg.Channel, api: api, poster: b.poster, log: cfg.Log, clock: cfg.Clock,
@@ -388,6 +392,7 @@ func (b *Bot) Run(ctx context.Context) error {
 			background.Add(1)
 			go func() { // the board as it stands now, not in ten minutes; polls do not wait for it
 				defer background.Done()
+				defer close(b.boardRead)
 				b.boardJob()
 			}()
 		}
@@ -475,12 +480,15 @@ func (b *Bot) settle(ctx context.Context, key string) {
 }
 
 // WaitStarted waits until the bot has handed every cut its unfinished work and that work,
-// with the edits it asked for, is done. Tests and the sandbox use it; Run does not wait.
+// with the edits it asked for, is done, and the board was first read. Tests and the sandbox
+// use it; Run does not wait.
 func (b *Bot) WaitStarted(ctx context.Context) error {
-	select {
-	case <-b.started:
-	case <-ctx.Done():
-		return ctx.Err()
+	for _, ch := range []chan struct{}{b.started, b.boardRead} {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	b.settle(ctx, "")
 	return nil

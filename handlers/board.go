@@ -168,6 +168,23 @@ func (h *Handlers) RefreshBoard(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// ensureRead reads, now, the branches that were never read (cutbot just started, or a branch
+// was named for the first time), each on its lane: a person is shown the board, not "later".
+func (h *Handlers) ensureRead(ctx context.Context, branches []string) {
+	for _, br := range branches {
+		if _, err := h.board.store.Board(ctx, br); cutbot.ErrorCode(err) != cutbot.ENOTFOUND {
+			continue
+		}
+		h.lanes.do(ctx, boardLane(br), func() {
+			if _, err := h.board.store.Board(ctx, br); cutbot.ErrorCode(err) == cutbot.ENOTFOUND {
+				if err := h.refreshBranch(ctx, br); err != nil {
+					h.log.Warn("board: first read", "branch", br, "err", err)
+				}
+			}
+		})
+	}
+}
+
 // refreshBranch reads one branch: its open cherry-picks (with their heads' statuses) and
 // those closed since the window began. A failed read keeps the last good board and says when
 // it failed.
@@ -449,6 +466,7 @@ func (h *Handlers) picks(x *execution) (Reply, error) {
 			reply.Refresh = "Could not read GitHub just now (" + cutbot.ErrorMessage(err) + "); showing the last good read."
 		}
 	}
+	h.ensureRead(ctx, branches)
 	manager, _ := h.dir.IsReleaseManager(ctx, x.req.UserID)
 	views, err := h.boardView(ctx, branches, manager)
 	if err != nil {
@@ -799,6 +817,7 @@ func (h *Handlers) HomeFor(ctx context.Context, user string) (Home, error) {
 		return home, nil
 	}
 	branches := h.BoardBranches()
+	h.ensureRead(ctx, branches)
 	var read []string
 	for _, br := range branches {
 		if _, err := h.board.store.Board(ctx, br); err == nil {

@@ -59,6 +59,9 @@ type Main struct {
 	// them).
 	OnHandled func(envelopeID string)
 	OnPolled  func()
+	// OnBot, if set, is given the bot serve runs, before it runs (the sandbox waits for its
+	// start).
+	OnBot func(*bot.Bot)
 
 	redact *redactor // the configuration's secrets, once it is read
 }
@@ -363,6 +366,9 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	b, err := bot.New(bc, st)
 	if err != nil {
 		return err
+	}
+	if m.OnBot != nil {
+		m.OnBot(b)
 	}
 	if cfg.HTTPEnabled() {
 		stop, err := serveHTTP(ctx, cfg.HTTPAddr, healthSources{bot: b, store: st, metrics: obs, version: buildVersion()}, log)

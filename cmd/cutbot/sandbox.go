@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/bot"
 	"sigs.k8s.io/cutbot/integrations/cloudbuildfake"
 	"sigs.k8s.io/cutbot/integrations/slackfake"
 )
@@ -43,6 +45,8 @@ prow on this machine. #release-management is the release channel; @release-manag
                           see first), or the newest one on VERSION's cut
   @alex ..., @guest ...   act as them (@guest is not a release manager)
   !wait                   wait until every build has finished and the thread caught up
+  !home                   open cutbot's Home tab (the patch-release board); click its buttons
+  !submit K=V; K=V        fill in the open modal and save it (summary=…; todo=a\nb; disposition=to merge; cve=cve)
   !fail-next STEP         make the next build fail at STEP (clone, compiling, staging, ...)
   !testgrid JOB STATUS    set a job of sig-release-1.31-blocking (PASSING, FAILING, FLAKY)
   !kpromo VERSION         open the image-promotion PR, as kpromo pr does
@@ -148,7 +152,8 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	handled := newSignals()
 	inner := m.OnHandled
 	polls := make(chan struct{}, 1)
-	runner := &Main{Stdout: m.Stdout, Stderr: m.Stderr, Getenv: m.Getenv, OnHandled: func(id string) {
+	started := make(chan *bot.Bot, 1)
+	runner := &Main{Stdout: m.Stdout, Stderr: m.Stderr, Getenv: m.Getenv, OnBot: func(b *bot.Bot) { started <- b }, OnHandled: func(id string) {
 		handled.fire(id)
 		if inner != nil {
 			inner(id)
@@ -175,6 +180,10 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	defer cancel()
 	if err := waitEither(connect, fake.WaitConnected, botDone); err != nil {
 		return fmt.Errorf("sandbox: the bot did not connect to the fake workspace: %w", err)
+	}
+	// The script starts once the bot has started: its cuts resumed, the board first read.
+	if err := waitEither(connect, func(ctx context.Context) error { return (<-started).WaitStarted(ctx) }, botDone); err != nil {
+		return fmt.Errorf("sandbox: the bot did not start: %w", err)
 	}
 	fmt.Fprint(m.Stdout, sandboxIntro)
 
@@ -231,14 +240,46 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		case "click":
 			label, version, _ := strings.Cut(rest, " on ")
 			fmt.Fprintf(m.Stdout, "\n› @%s clicks [%s]%s\n", name, label, map[bool]string{true: " on " + version}[version != ""])
-			b, ok := findButton(fake, userID, label, version)
-			if !ok {
-				fmt.Fprintf(m.Stdout, "sandbox: no button labelled %q in #release-management\n", rest)
+			var id string
+			if v, b, ok := findViewButton(fake, userID, label, version); ok {
+				// A button of the person's open modal or Home tab.
+				if id, err = fake.ClickInView(wait, userID, v, b); err == nil {
+					err = handled.wait(wait, id)
+				}
+				showModal(m.Stdout, fake, userID)
 				break
 			}
-			var id string
+			b, ok := findButton(fake, userID, label, version)
+			if !ok {
+				fmt.Fprintf(m.Stdout, "sandbox: no button labelled %q in #release-management, your Home tab or your modal\n", rest)
+				break
+			}
 			if id, err = fake.Click(wait, userID, sandboxChannel, b); err == nil {
 				err = handled.wait(wait, id)
+			}
+		case "!home":
+			fmt.Fprintf(m.Stdout, "\n› @%s opens cutbot's Home tab\n", name)
+			var id string
+			if id, err = fake.OpenHome(wait, userID); err == nil {
+				err = handled.wait(wait, id)
+			}
+			if v, ok := fake.Home(userID); ok {
+				fmt.Fprintln(m.Stdout, indentBlock(fake.Text(slackfake.Message{Blocks: v.Blocks}), "      "))
+			}
+		case "!submit":
+			fmt.Fprintf(m.Stdout, "\n› @%s fills in the modal and saves: %s\n", name, rest)
+			values := map[string]string{}
+			for _, kv := range strings.Split(rest, ";") {
+				if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+					values[strings.TrimSpace(k)] = strings.ReplaceAll(strings.TrimSpace(v), `\n`, "\n")
+				}
+			}
+			var ack slackfake.Ack
+			if ack, err = fake.SubmitModal(wait, userID, values); err == nil {
+				err = handled.wait(wait, ack.EnvelopeID)
+			}
+			if err == nil && !showModal(m.Stdout, fake, userID) {
+				fmt.Fprintln(m.Stdout, "  (saved; the modal closed)")
 			}
 		case "!wait":
 			fmt.Fprintf(m.Stdout, "\n… waiting for the builds (the bot polls Cloud Build every %s)\n", cfg.PollInterval)
@@ -276,6 +317,39 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// findViewButton finds a button labelled label... (valued value..., if given) on userID's open
+// modal, else their Home tab.
+func findViewButton(fake *slackfake.Server, userID, label, value string) (slackfake.View, slackfake.Button, bool) {
+	var views []slackfake.View
+	if v, ok := fake.Modal(userID); ok {
+		views = append(views, v)
+	}
+	if v, ok := fake.Home(userID); ok {
+		views = append(views, v)
+	}
+	for _, v := range views {
+		for _, b := range slackfake.ViewButtons(v) {
+			if strings.HasPrefix(b.Label, label) && (value == "" || strings.HasSuffix(b.Value, value)) {
+				return v, b, true
+			}
+		}
+	}
+	return slackfake.View{}, slackfake.Button{}, false
+}
+
+// showModal prints the modal open for userID, if one is; it reports whether one is.
+func showModal(w io.Writer, fake *slackfake.Server, userID string) bool {
+	v, ok := fake.Modal(userID)
+	if !ok {
+		return false
+	}
+	fmt.Fprintf(w, "  cutbot opened a modal, %q:\n%s\n", v.Title, indentBlock(fake.Text(slackfake.Message{Blocks: v.Blocks}), "      "))
+	for block, e := range v.Errors {
+		fmt.Fprintf(w, "      ! %s: %s\n", block, e)
+	}
+	return true
 }
 
 // findButton is the newest button labelled label... that only userID sees, else in the
@@ -328,15 +402,15 @@ func sandboxCalendars(dir string, now time.Time) ([]string, error) {
 - release: "1.31"
   maintenanceModeStartDate: "%[3]s"
   endOfLifeDate: "%[4]s"
-  next: {release: 1.31.4, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
+  next: {release: 1.31.3, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
 - release: "1.30"
   maintenanceModeStartDate: "%[5]s"
   endOfLifeDate: "%[3]s"
-  next: {release: 1.30.8, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
+  next: {release: 1.30.7, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
 - release: "1.29"
   maintenanceModeStartDate: "%[6]s"
   endOfLifeDate: "%[7]s"
-  next: {release: 1.29.12, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
+  next: {release: 1.29.11, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
 `, d(10), d(14), d(200), d(260), d(140), d(5), d(30))
 	cycle := fmt.Sprintf(`- {what: Code Freeze, when: %q, cycle: v1.36}
 - {what: Docs deadline, when: %q, cycle: v1.36}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"sigs.k8s.io/cutbot"
 	"sigs.k8s.io/cutbot/integrations/cloudbuildfake"
@@ -51,10 +52,36 @@ func newSandboxWorld() *sandboxWorld {
 		{"Automated cherry pick of #127955: kubeadm: keep the etcd flags", []string{"lgtm", "approved", "do-not-merge/hold"}, "success"},
 	} {
 		n, sha := 128101+i, fmt.Sprintf("%040x", 128101+i)
-		w.gh.AddPullRequest("kubernetes/kubernetes", githubfake.PR{Number: n, Title: p.title, Base: "release-1.31", HeadRef: fmt.Sprintf("automated-cherry-pick-of-#%d-upstream-release-1.31", 127760+i), HeadSHA: sha,
+		parents, _ := cutbot.PickParents(p.title, "", "")
+		w.gh.AddPullRequest("kubernetes/kubernetes", githubfake.PR{Number: n, Title: p.title, Base: "release-1.31", HeadRef: fmt.Sprintf("automated-cherry-pick-of-#%d-upstream-release-1.31", parents[0]), HeadSHA: sha,
 			Author: "k8s-infra-cherrypick-robot", Labels: append([]string{"cherry-pick-approved", "cncf-cla: yes", "kind/bug"}, p.labels...)})
 		w.gh.SetStatus("kubernetes/kubernetes", sha, "pull-kubernetes-e2e-gce", p.status, fmt.Sprintf("https://prow.k8s.io/view/gs/kubernetes-jenkins/pr-logs/pull/%d/pull-kubernetes-e2e-gce/1", n))
 	}
+	// The patch-release board: the same change (#127760) picked to two more branches, one
+	// merged; a cherry-pick on 1.31 that waits only for a review (later marked CVE in the
+	// script); one closed; and a known issue in the patch-release format.
+	const k8s = "kubernetes/kubernetes"
+	weekAgo := time.Now().Add(-7 * 24 * time.Hour)
+	for i, p := range []githubfake.PR{
+		{Number: 128120, Title: "Automated cherry pick of #127760: kubelet: fix the restart backoff", Base: "release-1.30", HeadRef: "automated-cherry-pick-of-#127760-upstream-release-1.30",
+			Labels: []string{"approved", "cncf-cla: yes", "kind/bug", "sig/node", "release-note", cutbot.NotApprovedLabel}},
+		{Number: 128121, Title: "Automated cherry pick of #127760: kubelet: fix the restart backoff", Base: "release-1.29", HeadRef: "automated-cherry-pick-of-#127760-upstream-release-1.29",
+			Labels: []string{"lgtm", "approved", "cherry-pick-approved", "kind/bug", "sig/node", "release-note"}, State: "closed", Merged: true, MergedAt: weekAgo},
+		{Number: 128110, Title: "Automated cherry pick of #128060: kubelet: validate subPath before mounting", Base: "release-1.31", HeadRef: "automated-cherry-pick-of-#128060-upstream-release-1.31",
+			Labels: []string{"lgtm", "approved", "cncf-cla: yes", "kind/bug", "sig/node", "release-note", cutbot.NotApprovedLabel}},
+		{Number: 128111, Title: "[release-1.31] Update the docs of kubectl debug", Base: "release-1.31", HeadRef: "docs-debug-1.31",
+			Labels: []string{"kind/documentation", "release-note-none"}, State: "closed", ClosedAt: weekAgo},
+	} {
+		p.HeadSHA, p.Author, p.CreatedAt = fmt.Sprintf("%040x", p.Number), []string{"k8s-infra-cherrypick-robot", "a-contributor"}[i%2], weekAgo
+		if parents, _ := cutbot.PickParents(p.Title, p.HeadRef, ""); len(parents) > 0 {
+			p.Body = fmt.Sprintf("Cherry pick of #%d on %s.\n\nFixes #127700", parents[0], p.Base)
+		}
+		w.gh.AddPullRequest(k8s, p)
+		w.gh.SetStatus(k8s, p.HeadSHA, "pull-kubernetes-e2e-gce", "success", fmt.Sprintf("https://prow.k8s.io/view/gs/kubernetes-jenkins/pr-logs/pull/%d/pull-kubernetes-e2e-gce/1", p.Number))
+	}
+	w.gh.AddIssue(k8s, 128300, "kubelet restarts pods after a probe race", "open", "a-contributor")
+	w.gh.EditBody(k8s, 128300, "```release\nintroduced-in=v1.31.2\n```\n```release\nresolved-in=v1.31.3\n```\n## Symptoms\nPods restart when a probe races the kubelet's sync.")
+	w.gh.SetLabels(k8s, 128300, "priority/critical-urgent", "sig/node", "kind/regression")
 	for _, b := range []string{"1.31", "1.30", "1.29", "1.28", "master"} {
 		jobs := map[string]string{"build-" + b: "PASSING", "ci-kubernetes-e2e-gci-gce-" + b: "PASSING", "verify-" + b: "FLAKY"}
 		if b == "1.31" {

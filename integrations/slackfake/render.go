@@ -46,6 +46,16 @@ func (s *Server) Text(m Message) string {
 			lines = append(lines, strings.Join(parts, "  "))
 		case "divider":
 			lines = append(lines, "────────")
+		case "input":
+			el, _ := b["element"].(map[string]any)
+			val, _ := el["initial_value"].(string)
+			if o, ok := el["initial_option"].(map[string]any); ok {
+				val = textOf(o["text"])
+			}
+			if os, ok := el["initial_options"].([]any); ok && len(os) > 0 {
+				val = "☑ " + textOf(os[0].(map[string]any)["text"])
+			}
+			lines = append(lines, fmt.Sprintf("%s: [%s]", textOf(b["label"]), val))
 		case "actions":
 			var buttons []string
 			if els, ok := b["elements"].([]any); ok {
