@@ -698,6 +698,8 @@ func reply(r handlers.Reply) (string, []slack.Block) {
 		return view{Location: r.Location, Label: r.Label}.boardReply(r)
 	case handlers.KnownIssuesReply:
 		return knownIssuesReply(r)
+	case handlers.LogReply:
+		return logReply(r)
 	}
 	text := fmt.Sprintf("(cutbot has no way to show a %T)", r)
 	return text, []slack.Block{section(text)}
@@ -817,4 +819,42 @@ func dryRun(r handlers.PlanReply) (string, []slack.Block) {
 		blocks = append(blocks, contextBlock("By hand afterwards: "+escape(strings.Join(fu, "; "))))
 	}
 	return text, blocks
+}
+
+// logReply is one page of a cut's timeline, oldest first, each line with who, when (in the
+// configured zone), what, and links to where it happened.
+func logReply(r handlers.LogReply) (string, []slack.Block) {
+	loc := view{Location: r.Location}.loc()
+	c := r.Cut
+	text := fmt.Sprintf("Timeline of %s (%s)", c.Version(), capitalize(c.Standing()))
+	blocks := []slack.Block{section(fmt.Sprintf("*Timeline of %s* · %s · %s", cutLink(c), specLine(c), capitalize(c.Standing())))}
+	var lines []string
+	for _, e := range r.Entries {
+		who := "cutbot"
+		if e.Actor != "" {
+			who = user(e.Actor)
+		}
+		line := fmt.Sprintf("`%s` %s %s", e.At.In(loc).Format("Jan 2 15:04 MST"), who, escape(clip(e.Words, 600)))
+		var where []string
+		if e.Message != "" {
+			where = append(where, link(e.Message, "in the thread"))
+		}
+		if e.Log != "" && (e.Action == "stage.submitted" || e.Action == "stage.succeeded" || e.Action == "stage.failed") {
+			where = append(where, link(e.Log, "build log"))
+		}
+		if len(where) > 0 {
+			line += " · " + strings.Join(where, " · ")
+		}
+		lines = append(lines, line)
+	}
+	blocks = append(blocks, sections(lines)...)
+	footer := fmt.Sprintf("%d entries · page %d of %d", r.Total, r.Page, r.Pages)
+	if r.Page < r.Pages {
+		footer += fmt.Sprintf(" · next: `/release log %s %d`", c.Version(), r.Page+1)
+	}
+	if r.Page > 1 {
+		footer += fmt.Sprintf(" · previous: `/release log %s %d`", c.Version(), r.Page-1)
+	}
+	blocks = append(blocks, contextBlock(footer+" · times in "+loc.String()))
+	return fit(text, blocks, maxMessageBlocks, "")
 }

@@ -220,3 +220,35 @@ func fixtureFreeze(state cutbot.FreezeState) *cutbot.Freeze {
 	}
 	return f
 }
+
+// TestRenderLog: the timeline of a cut with a retried, forced and gated history, paged.
+func TestRenderLog(t *testing.T) {
+	c := fixtureCut(t, "v1.31.3", false)
+	c.Messages[cutbot.StageMessageKey(cutbot.MockStage, 1)] = cutbot.MessageRef{Channel: channelID, TS: "1762794060.000002", Permalink: "https://kubernetes.slack.com/archives/C0RELMGMT/p1762794060000002?thread_ts=1762794000.000001"}
+	var events []cutbot.Event
+	events = append(events, cutbot.VersionChecked{By: alice, Detail: "v1.31.3 is the official krel builds next from release-1.31 (the latest is v1.31.2 in kubernetes/kubernetes)"})
+	for i := 1; i <= 12; i++ { // a flaky mock stage, retried many times
+		id := fmt.Sprintf("b%02d", i)
+		events = append(events,
+			cutbot.StartStage{Stage: cutbot.MockStage, By: []string{alice, bob}[i%2], BuildVersion: bv},
+			cutbot.BuildSubmitted{Stage: cutbot.MockStage, Attempt: i, BuildID: id, LogURL: "https://console.cloud.google.com/cloud-build/builds;region=us-central1/" + id + "?project=k8s-release"})
+		if i < 12 {
+			events = append(events, cutbot.StageFailed{Stage: cutbot.MockStage, Attempt: i, Reason: `Build step 2 "staging" failed`})
+		}
+	}
+	events = append(events, cutbot.StageSucceeded{Stage: cutbot.MockStage, Attempt: 12},
+		cutbot.StartStage{Stage: cutbot.MockRelease, By: alice, BuildVersion: bv, Force: "checked the mock stage's artifacts by hand"},
+		cutbot.StageCancelled{Stage: cutbot.MockRelease, Attempt: 1, By: bob},
+		cutbot.Abort{By: bob, Reason: "cancel for <the> CVE & start again"})
+	apply(t, c, events...)
+	loc, _ := time.LoadLocation("America/Los_Angeles")
+	all := c.Timeline()
+	for page, entries := range [][]cutbot.TimelineEntry{all[:handlers.LogPageSize], all[handlers.LogPageSize:]} {
+		r := handlers.LogReply{Cut: c, Entries: entries, Page: page + 1, Pages: 2, Total: len(all), Location: loc}
+		text, blocks := Reply(r)
+		golden(t, fmt.Sprintf("reply-log-page-%d", page+1), text, blocks)
+	}
+	if len(all) <= handlers.LogPageSize {
+		t.Fatalf("the fixture has %d entries; it should need two pages", len(all))
+	}
+}

@@ -260,6 +260,14 @@ func init() {
 			run:      (*Handlers).thaw,
 		},
 		{
+			Name:     "log",
+			Summary:  "Show a cut's timeline: every command, confirmation, force and its reason, gate result, build and its result, PR fact and post, with who, when, and where it happened.",
+			Args:     []Arg{{Name: "VERSION", Required: true}, {Name: "PAGE"}},
+			Examples: []string{"/release log v1.31.3", "/release log v1.31.3 2"},
+			Access:   Anyone,
+			run:      (*Handlers).timeline,
+		},
+		{
 			Name:    "picks",
 			Summary: "Show the patch-release board: each branch's cherry-picks by patch release, with parents, kind, SIGs, release note, what the approval plugin still wants, disposition, the team's notes, and the same change on other branches.",
 			Args:    []Arg{{Name: "BRANCH"}},

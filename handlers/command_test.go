@@ -61,7 +61,7 @@ func TestParseErrors(t *testing.T) {
 		text, want string
 		usage      string // the command whose usage the reply shows
 	}{
-		{"deploy v1.31.3", `Unknown command "deploy". Commands: cut, status, next, retry, cancel, gates, promotion, announce, schedule, reminders, freeze, thaw, picks, known-issues, abort, help. Try ` + "`/release help`.", ""},
+		{"deploy v1.31.3", `Unknown command "deploy". Commands: cut, status, next, retry, cancel, gates, promotion, announce, schedule, reminders, freeze, thaw, log, picks, known-issues, abort, help. Try ` + "`/release help`.", ""},
 		{"stauts", "Did you mean `status`?", ""},
 		{"cut", "`cut` needs VERSION.", "cut"},
 		{"cut v1.31.3 v1.30.7", "at most 1 argument(s); unexpected \"v1.30.7\"", "cut"},

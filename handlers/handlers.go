@@ -551,3 +551,34 @@ func (h *Handlers) Resume(ctx context.Context) error {
 	h.resumeFreezes(false)
 	return nil
 }
+
+// LogPageSize is how many timeline entries a page of /release log holds: they fit in a
+// message with room to spare (each entry is cut to fit its section).
+const LogPageSize = 25
+
+// log shows a page of the timeline of a version's latest cut (active or ended).
+func (h *Handlers) timeline(x *execution) (Reply, error) {
+	v, err := versionArg(x.inv)
+	if err != nil {
+		return ErrorReply{Message: cutbot.ErrorMessage(err), Usage: x.inv.Command}, nil
+	}
+	c, err := h.store.LatestCut(x.ctx, v)
+	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND {
+		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "%s has never been cut: there is no timeline to show. `/release status` lists the active cuts.", v)
+	} else if err != nil {
+		return nil, err
+	}
+	all := c.Timeline()
+	pages := max(1, (len(all)+LogPageSize-1)/LogPageSize)
+	page := 1
+	if p := x.inv.Arg(1); p != "" {
+		if page, err = strconv.Atoi(p); err != nil || page < 1 {
+			return ErrorReply{Message: fmt.Sprintf("%q is not a page number: use 1 to %d", p, pages), Usage: x.inv.Command}, nil
+		}
+		if page > pages {
+			return ErrorReply{Message: fmt.Sprintf("The timeline of %s has %d %s: there is no page %d.", v, pages, map[bool]string{true: "page", false: "pages"}[pages == 1], page)}, nil
+		}
+	}
+	lo, hi := (page-1)*LogPageSize, min(page*LogPageSize, len(all))
+	return LogReply{Cut: c, Entries: all[lo:hi], Page: page, Pages: pages, Total: len(all), Location: h.cal.policy.Location}, nil
+}

@@ -11,10 +11,12 @@ import (
 // The parts of a cut issue's body that cutbot owns lie between these markers; everything else
 // is the humans', and cutbot never changes it.
 const (
-	stepsBegin   = "<!-- cutbot:steps:begin (cutbot keeps this list up to date) -->"
-	stepsEnd     = "<!-- cutbot:steps:end -->"
-	historyBegin = "<!-- cutbot:history:begin (cutbot keeps this table up to date) -->"
-	historyEnd   = "<!-- cutbot:history:end -->"
+	stepsBegin    = "<!-- cutbot:steps:begin (cutbot keeps this list up to date) -->"
+	stepsEnd      = "<!-- cutbot:steps:end -->"
+	historyBegin  = "<!-- cutbot:history:begin (cutbot keeps this table up to date) -->"
+	historyEnd    = "<!-- cutbot:history:end -->"
+	timelineBegin = "<!-- cutbot:timeline:begin (written by cutbot when the cut ends) -->"
+	timelineEnd   = "<!-- cutbot:timeline:end -->"
 )
 
 // IssueTemplate is kubernetes/sig-release's cut-release issue template.
@@ -105,10 +107,14 @@ func UpdateIssueBody(current string, t IssueTemplate, c *cutbot.Cut) string {
 	stepsTmpl, _, _, _ := section(t.Body, "## Release Steps")
 	historyTmpl, _, _, _ := section(t.Body, "## Release Jobs History")
 	body := current
-	for _, part := range []struct{ begin, end, heading, content string }{
+	parts := []struct{ begin, end, heading, content string }{
 		{stepsBegin, stepsEnd, "## Release Steps (kept by cutbot)", renderSteps(stepsTmpl, c)},
 		{historyBegin, historyEnd, "## Release Jobs History (kept by cutbot)", renderHistory(historyTmpl, c)},
-	} {
+	}
+	if c.Status != cutbot.CutActive {
+		parts = append(parts, struct{ begin, end, heading, content string }{timelineBegin, timelineEnd, "## Timeline", renderTimeline(c)})
+	}
+	for _, part := range parts {
 		i := strings.Index(body, part.begin)
 		j := strings.Index(body, part.end)
 		if i >= 0 && j > i {
@@ -285,4 +291,31 @@ func renderHistory(tmpl string, c *cutbot.Cut) string {
 		}
 	}
 	return strings.Join(rows, "\n")
+}
+
+// renderTimeline is the cut's whole timeline for its issue, collapsed: when (UTC), who, what,
+// and where (the thread message, the build log).
+func renderTimeline(c *cutbot.Cut) string {
+	cell := func(s string) string {
+		return strings.NewReplacer("|", "\\|", "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "<details>\n<summary>Timeline of the %s cut: %d entries (from cutbot's audit trail; /release log %s shows it in Slack)</summary>\n\n", c.Version(), len(c.Audit), c.Version())
+	b.WriteString("| When (UTC) | Who | What | Where |\n| --- | --- | --- | --- |\n")
+	for _, e := range c.Timeline() {
+		who := "cutbot"
+		if e.Actor != "" {
+			who = "Slack user " + e.Actor
+		}
+		var where []string
+		if e.Message != "" {
+			where = append(where, "[thread]("+e.Message+")")
+		}
+		if e.Log != "" && (e.Action == "stage.submitted" || e.Action == "stage.succeeded" || e.Action == "stage.failed") {
+			where = append(where, "[logs]("+e.Log+")")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04"), who, cell(e.Words), strings.Join(where, " "))
+	}
+	b.WriteString("\n</details>")
+	return b.String()
 }

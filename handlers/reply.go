@@ -1,6 +1,10 @@
 package handlers
 
-import "sigs.k8s.io/cutbot"
+import (
+	"time"
+
+	"sigs.k8s.io/cutbot"
+)
 
 // Reply is what the user who ran a command sees (privately). The bot renders each kind.
 type Reply interface{ isReply() }
@@ -70,3 +74,15 @@ func (HelpReply) isReply()    {}
 func (StatusReply) isReply()  {}
 func (CutReply) isReply()     {}
 func (PlanReply) isReply()    {}
+
+// LogReply shows one page of a cut's timeline.
+type LogReply struct {
+	Cut      *cutbot.Cut
+	Entries  []cutbot.TimelineEntry // this page's
+	Page     int                    // from 1
+	Pages    int
+	Total    int
+	Location *time.Location
+}
+
+func (LogReply) isReply() {}
