@@ -105,6 +105,8 @@ type Reminder struct {
 	Items []string  // the milestones' names, e.g. v1.31.4, v1.30.8
 	Cycle string
 	Group string // reminders of one group are about the same milestones
+	// Detail is the whole text of a reminder cutbot words itself (PatchGap).
+	Detail string
 }
 
 var kindAbbrev = map[MilestoneKind]string{CherryPickDeadline: "cpd", PatchTarget: "patch", MaintenanceMode: "maint", EndOfLife: "eol", CycleMilestone: "cycle"}

@@ -183,6 +183,12 @@ type Cut struct {
 	// Journal holds the intents of the effects the cut's changes need and that are not yet
 	// recorded done, in the order they were needed.
 	Journal []Effect
+	// MissingBranch is the hotfix branch the cut runs from while it does not exist yet: no
+	// stage starts before it is created (RequestBranch).
+	MissingBranch string
+	// Lifted is when a release manager lifted the embargo of an embargoed cut (LiftedBy).
+	Lifted   time.Time
+	LiftedBy string
 	// Attention says why cutbot needs a person to look at the cut (it hit an internal error
 	// working on it); cleared when a person next acts on the cut.
 	Attention string
@@ -203,6 +209,15 @@ func NewCut(spec CutSpec, channel, by string, now time.Time) (*Cut, error) {
 	c.intend(PostMessage{Message: MessageThread})
 	c.intend(PostMessage{Message: MessagePlan})
 	detail := fmt.Sprintf("%s on %s", spec.Type, spec.Branch)
+	if spec.Hotfix() {
+		detail = fmt.Sprintf("%s hotfix on %s (made from %s)", spec.Type, spec.Branch, spec.HotfixBase())
+	}
+	if spec.Embargo != "" {
+		detail += ", embargoed (" + spec.Embargo + ")"
+	}
+	if spec.Source != (Source{}) {
+		detail += ", Kubernetes from " + spec.Source.String()
+	}
 	if spec.NoMockRun {
 		detail += ", without the mock pair"
 	}

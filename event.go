@@ -81,6 +81,9 @@ func (c *Cut) startable(k StageKind, force string) (*Stage, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if c.MissingBranch != "" && k.IsBuild() {
+		return nil, nil, c.refuse("%s builds from the hotfix branch %s, which does not exist yet: press *Create %s* in the cut's thread (<@%s>, who opened the cut, confirms it)", k.Title(), c.MissingBranch, c.MissingBranch, c.OpenedBy)
+	}
 	switch st := s.Status(); st {
 	case StatusSkipped:
 		return nil, nil, c.refuse("%s is not in this cut's plan (the mock pair was skipped with --no-mock-run)", k.Title())

@@ -1,6 +1,7 @@
 package cutbot
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -69,6 +70,11 @@ func KrelBuild(c *Cut, k StageKind, opts KrelOptions) (BuildRequest, error) {
 		return BuildRequest{}, c.refuse("%s attempt %d has no build version", k.Title(), a.N)
 	}
 	v, spec := c.Spec.Version, c.Spec
+	if src := spec.Source; src.Org != "" || src.Repo != "" || src.Ref != "" {
+		opts.K8sOrg = cmp.Or(src.Org, opts.K8sOrg)
+		opts.K8sRepo = cmp.Or(src.Repo, opts.K8sRepo)
+		opts.K8sRef = cmp.Or(src.Ref, opts.K8sRef)
+	}
 	nomock, nomockTag, bucket := "", "", MockBucket
 	if !k.IsMock() {
 		nomock, nomockTag, bucket = "--nomock", "nomock", NoMockBucket

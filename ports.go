@@ -177,10 +177,15 @@ type GitHub interface {
 	Contains(ctx context.Context, repo, base, head string) (bool, error)
 	// Release returns the URL of the GitHub release of tag, if it exists.
 	Release(ctx context.Context, repo, tag string) (string, bool, error)
+	// ReleasedAt is when the GitHub release of tag was published, if it exists.
+	ReleasedAt(ctx context.Context, repo, tag string) (time.Time, bool, error)
 	// Tags lists the git tags of repo that start with prefix (e.g. "v1.31.").
 	Tags(ctx context.Context, repo, prefix string) ([]string, error)
 	// BranchExists reports whether repo has the branch.
 	BranchExists(ctx context.Context, repo, branch string) (bool, error)
+	// CreateBranch creates branch in repo at the commit the tag points to, and returns the
+	// commit's sha. It fails with ECONFLICT if the branch exists.
+	CreateBranch(ctx context.Context, repo, branch, tag string) (string, error)
 	// PullRequestsTo lists the open pull requests into base.
 	PullRequestsTo(ctx context.Context, repo, base string) ([]PullRequest, error)
 	// ClosedPullRequestsTo lists the pull requests into base closed since since.

@@ -13,7 +13,16 @@ type CutSpec struct {
 	Type      ReleaseType
 	Branch    string
 	NoMockRun bool // skip the mock stage and mock release
+	// Embargo names the embargoed fix (e.g. "CVE-2026-1234"): the cut lives in the private
+	// channel, and nothing about it is public until a release manager lifts the embargo.
+	Embargo string
+	// Source overrides where krel takes Kubernetes from (_K8S_ORG, _K8S_REPO, _K8S_REF), e.g.
+	// a private fork of the Security Response Committee; empty fields keep cutbot's setting.
+	Source Source
 }
+
+// Source is where krel takes Kubernetes from.
+type Source struct{ Org, Repo, Ref string }
 
 // NewCutSpec infers the type and branch a cut of v runs with, checks any the release manager
 // gave explicitly against v, and returns the spec. Empty typ and branch mean "infer".
@@ -28,23 +37,26 @@ func NewCutSpec(v Version, typ ReleaseType, branch string, noMockRun bool) (CutS
 	}
 	if branch == "" {
 		branch = v.DefaultBranch()
-	} else if allowed := allowedBranches(v); !slices.Contains(allowed, branch) {
+	} else if allowed := allowedBranches(v); !slices.Contains(allowed, branch) && branch != HotfixBranch(v) {
 		return CutSpec{}, Errorf(EINVALID, "--branch %s cannot produce %s: use %s", branch, v, strings.Join(allowed, " or "))
 	}
 	return CutSpec{Version: v, Type: typ, Branch: branch, NoMockRun: noMockRun}, nil
 }
 
 // allowedBranches are the branches a cut of v may run on: alphas only on master, betas on
-// master or their release branch, RCs and official releases on their release branch.
+// master or their release branch, RCs and official releases on their release branch, and a
+// patch release also on the hotfix branch made from the release before it.
 func allowedBranches(v Version) []string {
 	switch v.Type() {
 	case Alpha:
 		return []string{MasterBranch}
 	case Beta:
 		return []string{MasterBranch, v.ReleaseBranch()}
-	default:
-		return []string{v.ReleaseBranch()}
 	}
+	if hf := HotfixBranch(v); hf != "" {
+		return []string{v.ReleaseBranch(), hf + " (a hotfix, --hotfix)"}
+	}
+	return []string{v.ReleaseBranch()}
 }
 
 // WithArticle reads "an official", "an rc", "an alpha", "a beta".
@@ -187,4 +199,16 @@ func (s CutSpec) FollowUps() []string {
 		out = append(out, "Update schedule.yaml on kubernetes/website with schedule-builder (patch releases only)")
 	}
 	return out
+}
+
+// String reads "kubernetes-security/kubernetes@release-1.31" with the parts that are set.
+func (s Source) String() string {
+	out := s.Org
+	if s.Repo != "" {
+		out += "/" + s.Repo
+	}
+	if s.Ref != "" {
+		out += "@" + s.Ref
+	}
+	return strings.TrimPrefix(out, "/")
 }

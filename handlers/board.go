@@ -804,7 +804,7 @@ func (h *Handlers) HomeFor(ctx context.Context, user string) (Home, error) {
 	if err != nil {
 		return home, err
 	}
-	home.Cuts = cuts
+	home.Cuts = h.visible(ctx, user, cuts)
 	today := cutbot.DayOf(h.clock.Now().In(h.cal.policy.Location))
 	for _, m := range h.milestones() {
 		if m.Kind != cutbot.PatchReleased && !m.Day.Before(today) && m.Day.Before(today.AddDays(29)) {

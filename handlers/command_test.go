@@ -61,11 +61,11 @@ func TestParseErrors(t *testing.T) {
 		text, want string
 		usage      string // the command whose usage the reply shows
 	}{
-		{"deploy v1.31.3", `Unknown command "deploy". Commands: cut, status, next, retry, cancel, gates, promotion, announce, schedule, reminders, freeze, thaw, log, picks, known-issues, abort, help. Try ` + "`/release help`.", ""},
+		{"deploy v1.31.3", `Unknown command "deploy". Commands: cut, status, next, retry, cancel, gates, promotion, announce, schedule, reminders, freeze, thaw, log, picks, known-issues, lift, abort, help. Try ` + "`/release help`.", ""},
 		{"stauts", "Did you mean `status`?", ""},
 		{"cut", "`cut` needs VERSION.", "cut"},
 		{"cut v1.31.3 v1.30.7", "at most 1 argument(s); unexpected \"v1.30.7\"", "cut"},
-		{"cut v1.31.3 --forse x", `Unknown flag "--forse" for ` + "`cut`. `cut` takes --type, --branch, --no-mock-run, --issue, --force, --dry-run.", "cut"},
+		{"cut v1.31.3 --forse x", `Unknown flag "--forse" for ` + "`cut`. `cut` takes --type, --branch, --hotfix, --embargo, --k8s-org, --k8s-repo, --k8s-ref, --no-mock-run, --issue, --force, --dry-run.", "cut"},
 		{"cut v1.31.3 --type", "--type needs a value: --type TYPE.", "cut"},
 		{"cut v1.31.3 --type --dry-run", "--type needs a value", "cut"},
 		{"cut v1.31.3 --dry-run=yes", "--dry-run is a switch and takes no value", "cut"},
@@ -97,7 +97,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestUsageComesFromTheTable(t *testing.T) {
 	for name, want := range map[string]string{
-		"cut":       "cut VERSION [--type TYPE] [--branch BRANCH] [--no-mock-run] [--issue NUMBER] [--force \"REASON\"] [--dry-run]",
+		"cut":       "cut VERSION [--type TYPE] [--branch BRANCH] [--hotfix] [--embargo \"CVE-…\"] [--k8s-org ORG] [--k8s-repo REPO] [--k8s-ref REF] [--no-mock-run] [--issue NUMBER] [--force \"REASON\"] [--dry-run]",
 		"status":    "status [VERSION]",
 		"abort":     `abort VERSION --reason "REASON"`,
 		"help":      "help [COMMAND]",

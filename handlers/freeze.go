@@ -180,7 +180,7 @@ func (h *Handlers) activeCutOfBranch(ctx context.Context, branch string) (*cutbo
 		return nil, err
 	}
 	for i := len(cuts) - 1; i >= 0; i-- {
-		if cuts[i].Spec.Branch == branch {
+		if cuts[i].Spec.Branch == branch && !cuts[i].Embargoed() { // a freeze is public
 			return cuts[i], nil
 		}
 	}

@@ -178,12 +178,25 @@ func (h *Handlers) checkGates(ctx context.Context, c *cutbot.Cut, by string) (*c
 		}
 		gates.Checks = append(gates.Checks, ch)
 	}
-	dashboard := "sig-release-" + strings.TrimPrefix(c.Spec.Branch, "release-") + "-blocking"
 	if g.testgrid == nil {
 		gates.Checks = append(gates.Checks, cutbot.GateCheck{Name: "testgrid", Detail: "cutbot cannot check testgrid: CUTBOT_TESTGRID_URL is not set"})
 	} else {
 		ch := cutbot.GateCheck{Name: "testgrid"}
-		page, jobs, err := g.testgrid.Summary(ctx, dashboard)
+		var page, dashboard, instead string
+		var jobs []cutbot.TestGridJob
+		var err error
+		// A hotfix branch has no dashboard of its own, usually: the minor's stands in, and
+		// the gate says so.
+		for i, d := range h.gateDashboards(c) {
+			dashboard = d
+			page, jobs, err = g.testgrid.Summary(ctx, d)
+			if cutbot.ErrorCode(err) != cutbot.ENOTFOUND {
+				break
+			}
+			if i == 0 {
+				instead = fmt.Sprintf("testgrid has no dashboard %s; read the minor's instead: ", d)
+			}
+		}
 		ch.URL = page
 		switch {
 		case err != nil:
@@ -204,6 +217,7 @@ func (h *Handlers) checkGates(ctx context.Context, c *cutbot.Cut, by string) (*c
 				ch.Detail = fmt.Sprintf("%s: %d of %d jobs failing", dashboard, len(ch.Failing), len(jobs))
 			}
 		}
+		ch.Detail = instead + ch.Detail
 		gates.Checks = append(gates.Checks, ch)
 	}
 	c, err := h.change(ctx, c, cutbot.GatesChecked{Gates: gates})

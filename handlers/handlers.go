@@ -4,6 +4,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -82,6 +83,16 @@ type Deps struct {
 	BoardHistory     time.Duration // how far back closed picks are read without an earlier release in the calendar (default 45 days)
 	KnownIssuesQuery string        // GitHub search for known issues; "" reads none
 	ApprovableNotice string        // NoticeDigest (default), NoticeNow or NoticeOff
+
+	// Embargoed security releases: where they live. PrivateChannel "" refuses --embargo.
+	PrivateChannel   string
+	PrivateIssueRepo string // "": an embargoed cut has no issue
+
+	// The release timing guard: a patch cut less than MinPatchGap after its branch's last
+	// release needs --force; a branch more than MaxPatchGap without a patch while
+	// cherry-picks merged on it is reminded once. 0: the defaults; negative: off.
+	MinPatchGap time.Duration
+	MaxPatchGap time.Duration
 }
 
 // Handlers runs /release commands, button presses, polls and reminders. Every change to a
@@ -116,6 +127,10 @@ type Handlers struct {
 	cpLabel     string
 	observe     cutbot.Observer
 	board       board
+
+	privateChannel   string
+	privateIssueRepo string
+	minGap, maxGap   time.Duration
 }
 
 // New returns Handlers using deps.
@@ -148,6 +163,8 @@ func New(deps Deps) *Handlers {
 		timeout: deps.JobTimeout, replyWait: 800 * time.Millisecond, builder: deps.Builder, versions: deps.Versions, krel: deps.Krel, target: deps.BuildTarget,
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
 		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel, observe: deps.Observer, board: newBoard(deps)}
+	h.privateChannel, h.privateIssueRepo = deps.PrivateChannel, deps.PrivateIssueRepo
+	h.minGap, h.maxGap = cmp.Or(deps.MinPatchGap, cutbot.DefaultMinPatchGap), cmp.Or(deps.MaxPatchGap, cutbot.DefaultMaxPatchGap)
 	h.lanes.onPanic = h.recovered
 	h.lanes.after = h.showChanged
 	return h
@@ -295,7 +312,7 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 			return nil, err
 		}
 	}
-	spec, err := cutbot.NewCutSpec(v, typ, inv.Flags["branch"], inv.Has("no-mock-run"))
+	spec, err := h.specOf(v, typ, inv)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +327,11 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		}
 	}
 	force := strings.TrimSpace(inv.Flags["force"])
-	checked, checkErr := h.checkVersion(ctx, spec, force)
+	checked, missing, checkErr := h.checkVersion(ctx, spec, force)
+	timing, timingErr := h.checkTiming(ctx, spec, force)
+	if checkErr == nil {
+		checkErr = timingErr
+	}
 	if inv.Has("dry-run") {
 		// The dry run builds the cut the real path would, and lists what it would carry out.
 		c, err := h.newCut(spec, x.req.UserID, issueNumber)
@@ -323,12 +344,19 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		}
 		actions := []string{fmt.Sprintf("record the cut of %s (%s on %s)", v, spec.Type, spec.Branch)}
 		if issueNumber > 0 && h.gh.api != nil {
-			actions = append(actions, fmt.Sprintf("track the cut in %s#%d", h.gh.issueRepo, issueNumber))
+			actions = append(actions, fmt.Sprintf("track the cut in %s#%d", h.issueRepoOf(spec), issueNumber))
 		}
 		for _, e := range c.Journal {
 			actions = append(actions, e.String())
 		}
-		return PlanReply{Spec: spec, Existing: existing, Refusal: refusal, Actions: append(actions, checked)}, nil
+		if missing {
+			actions = append(actions, fmt.Sprintf("offer to create the hotfix branch %s from %s (the requester confirms)", spec.Branch, spec.HotfixBase()))
+		}
+		actions = append(actions, checked)
+		if timing != "" {
+			actions = append(actions, timing)
+		}
+		return PlanReply{Spec: spec, Existing: existing, Refusal: refusal, Actions: actions}, nil
 	}
 	if existing != nil {
 		if !existing.Messages[cutbot.MessageThread].Posted() && existing.Spec == spec {
@@ -346,10 +374,14 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		return nil, checkErr
 	}
 	var linked *cutbot.Issue
+	issueRepo := h.issueRepoOf(spec)
+	if issueNumber > 0 && issueRepo == "" && h.gh.api != nil {
+		return ErrorReply{Message: "--issue needs a private issue repository for an embargoed cut (CUTBOT_PRIVATE_ISSUE_REPO is not set): a public issue would break the embargo.", Usage: inv.Command}, nil
+	}
 	if issueNumber > 0 && h.gh.api != nil {
-		is, err := h.gh.api.Issue(ctx, h.gh.issueRepo, issueNumber)
+		is, err := h.gh.api.Issue(ctx, issueRepo, issueNumber)
 		if err != nil {
-			return nil, fmt.Errorf("read %s#%d: %w", h.gh.issueRepo, issueNumber, err)
+			return nil, fmt.Errorf("read %s#%d: %w", issueRepo, issueNumber, err)
 		}
 		linked = &is
 	}
@@ -358,12 +390,24 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		return nil, err
 	}
 	if linked != nil {
-		if _, err := c.Apply(cutbot.IssueLinked{Ref: cutbot.IssueRef{Repo: h.gh.issueRepo, Number: linked.Number, URL: linked.URL}, By: x.req.UserID}, h.clock.Now()); err != nil {
+		if _, err := c.Apply(cutbot.IssueLinked{Ref: cutbot.IssueRef{Repo: issueRepo, Number: linked.Number, URL: linked.URL}, By: x.req.UserID}, h.clock.Now()); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := c.Apply(cutbot.VersionChecked{By: x.req.UserID, Detail: checked, Force: force}, h.clock.Now()); err != nil {
-		return nil, err
+	opening := []cutbot.Event{cutbot.VersionChecked{By: x.req.UserID, Detail: checked, Force: force}}
+	if timing != "" {
+		opening = append(opening, cutbot.Noted{By: x.req.UserID, Action: "timing.forced", Detail: timing})
+	}
+	if missing {
+		opening = append(opening, cutbot.BranchMissing{Branch: spec.Branch})
+	}
+	if spec.Embargo != "" && issueRepo == "" && h.gh.api != nil {
+		opening = append(opening, cutbot.Noted{Action: "issue.none", Detail: "no cut issue: an embargoed cut is not tracked in a public repository, and CUTBOT_PRIVATE_ISSUE_REPO is not set"})
+	}
+	for _, e := range opening {
+		if _, err := c.Apply(e, h.clock.Now()); err != nil {
+			return nil, err
+		}
 	}
 	if line := h.KnownIssuesLine(ctx, v); line != "" {
 		if _, err := c.Apply(cutbot.Noted{Action: "known-issues", Detail: line}, h.clock.Now()); err != nil {
@@ -433,16 +477,56 @@ func (h *Handlers) postAndWait(ctx context.Context, c *cutbot.Cut, key string) (
 // newCut is a new cut of spec as the real path opens it, with the intents of what opening
 // needs done: its thread and plan, and its issue.
 func (h *Handlers) newCut(spec cutbot.CutSpec, by string, issueNumber int) (*cutbot.Cut, error) {
-	c, err := cutbot.NewCut(spec, h.channel, by, h.clock.Now())
+	channel := h.channel
+	if spec.Embargo != "" {
+		channel = h.privateChannel // an embargoed cut lives in the private channel
+	}
+	c, err := cutbot.NewCut(spec, channel, by, h.clock.Now())
 	if err != nil {
 		return nil, err
 	}
-	if h.gh.api != nil && issueNumber == 0 {
-		if _, err := c.Apply(cutbot.IssueIntent{Repo: h.gh.issueRepo}, h.clock.Now()); err != nil {
+	if repo := h.issueRepoOf(spec); h.gh.api != nil && issueNumber == 0 && repo != "" {
+		if _, err := c.Apply(cutbot.IssueIntent{Repo: repo}, h.clock.Now()); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// issueRepoOf is where the issue of a cut of spec lives: the issue repository, or for an
+// embargoed cut the private one ("" when none is set: the cut has no issue).
+func (h *Handlers) issueRepoOf(spec cutbot.CutSpec) string {
+	if spec.Embargo != "" {
+		return h.privateIssueRepo
+	}
+	return h.gh.issueRepo
+}
+
+// specOf builds the spec /release cut asks for, from its flags.
+func (h *Handlers) specOf(v cutbot.Version, typ cutbot.ReleaseType, inv Invocation) (cutbot.CutSpec, error) {
+	branch := inv.Flags["branch"]
+	if inv.Has("hotfix") {
+		hf := cutbot.HotfixBranch(v)
+		switch {
+		case hf == "":
+			return cutbot.CutSpec{}, cutbot.Errorf(cutbot.EINVALID, "--hotfix is for patch releases (vX.Y.Z with Z > 0): a hotfix of vX.Y.Z is vX.Y.Z+1, cut from release-X.Y.Z")
+		case branch != "" && branch != hf:
+			return cutbot.CutSpec{}, cutbot.Errorf(cutbot.EINVALID, "--hotfix cuts %s from %s, not --branch %s: give one of them", v, hf, branch)
+		}
+		branch = hf
+	}
+	spec, err := cutbot.NewCutSpec(v, typ, branch, inv.Has("no-mock-run"))
+	if err != nil {
+		return spec, err
+	}
+	if e := strings.TrimSpace(inv.Flags["embargo"]); e != "" {
+		if h.privateChannel == "" {
+			return spec, cutbot.Errorf(cutbot.EINVALID, "an embargoed cut lives in a private channel, and none is set up: set CUTBOT_PRIVATE_CHANNEL (a private channel cutbot is in) and restart cutbot")
+		}
+		spec.Embargo = e
+	}
+	spec.Source = cutbot.Source{Org: inv.Flags["k8s-org"], Repo: inv.Flags["k8s-repo"], Ref: inv.Flags["k8s-ref"]}
+	return spec, nil
 }
 
 // activeCut returns the active cut of v, or nil if there is none.
@@ -461,14 +545,14 @@ func (h *Handlers) status(x *execution) (Reply, error) {
 		if err != nil {
 			return nil, fmt.Errorf("list active cuts: %w", err)
 		}
-		return StatusReply{Cuts: cuts}, nil
+		return StatusReply{Cuts: h.visible(ctx, x.req.UserID, cuts)}, nil
 	}
 	v, err := versionArg(x.inv)
 	if err != nil {
 		return ErrorReply{Message: cutbot.ErrorMessage(err), Usage: x.inv.Command}, nil
 	}
 	c, err := h.store.LatestCut(ctx, v)
-	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND {
+	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND || err == nil && h.hiddenFrom(ctx, x.req.UserID, c) {
 		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "No cut of %s has been opened. `/release status` lists the active cuts.", v)
 	}
 	if err != nil {
@@ -563,7 +647,7 @@ func (h *Handlers) timeline(x *execution) (Reply, error) {
 		return ErrorReply{Message: cutbot.ErrorMessage(err), Usage: x.inv.Command}, nil
 	}
 	c, err := h.store.LatestCut(x.ctx, v)
-	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND {
+	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND || err == nil && h.hiddenFrom(x.ctx, x.req.UserID, c) {
 		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "%s has never been cut: there is no timeline to show. `/release status` lists the active cuts.", v)
 	} else if err != nil {
 		return nil, err

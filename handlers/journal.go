@@ -192,9 +192,21 @@ func (h *Handlers) carry(ctx context.Context, c *cutbot.Cut, which func(cutbot.E
 }
 
 // blocked reports whether e must wait for another effect first: a reply needs its thread.
+//
+// An embargoed cut's public effects wait for the lift: "is live" (then posted in the public
+// thread) and comments on public pull requests.
 func (h *Handlers) blocked(c *cutbot.Cut, e cutbot.Effect) bool {
-	if p, ok := e.(cutbot.PostMessage); ok && p.Message != cutbot.MessageThread {
+	switch e := e.(type) {
+	case cutbot.PostMessage:
+		switch {
+		case e.Message == cutbot.MessageThread || e.Message == cutbot.MessagePublic:
+			return false
+		case e.Message == cutbot.MessageLive && c.Spec.Embargo != "":
+			return c.Embargoed() || !c.Messages[cutbot.MessagePublic].Posted()
+		}
 		return !c.Messages[cutbot.MessageThread].Posted()
+	case cutbot.CommentBuilds:
+		return c.Embargoed()
 	}
 	return false
 }
@@ -227,6 +239,8 @@ func (h *Handlers) perform(ctx context.Context, c *cutbot.Cut, e cutbot.Effect, 
 		return h.commentBuilds(ctx, c, e, uncertain)
 	case cutbot.CloseIssue:
 		return h.closeIssue(ctx, c, e, uncertain)
+	case cutbot.CreateBranch:
+		return h.doCreateBranch(ctx, c, e, uncertain)
 	}
 	return nil, fmt.Errorf("no way to carry out %T", e)
 }

@@ -119,8 +119,8 @@ func (h *Handlers) RunReminders(ctx context.Context) error {
 	// Posts a crash or a failure interrupted: their intent is stored, so they are looked for
 	// before they are posted again, or dropped if their moment passed.
 	for id, rec := range records {
-		if rec.State != cutbot.ReminderPosting || strings.HasPrefix(id, noticePrefix) {
-			continue // approvable notices are the board's (NoticeApprovable)
+		if rec.State != cutbot.ReminderPosting || strings.HasPrefix(id, noticePrefix) || strings.HasPrefix(id, gapPrefix) {
+			continue // approvable notices and gap reminders are the board's (NoticeApprovable, RemindPatchGaps)
 		}
 		if r, ok := byID[id]; ok && now.Before(r.Until) {
 			errs = append(errs, h.postReminder(ctx, cutbot.Due{Reminder: r, Late: now.Sub(r.At) > c.policy.Grace}, rec.At))

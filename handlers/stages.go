@@ -556,7 +556,7 @@ func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) Reply {
 	case ActionFreeze:
 		lane = freezeLane(lane)
 		run = func() (Reply, error) { return h.confirmFreeze(ctx, req.UserID, id) }
-	case ActionConfirm, ActionDecline, ActionNext, ActionRetry:
+	case ActionConfirm, ActionDecline, ActionNext, ActionRetry, ActionCreateBranch:
 		run = func() (Reply, error) {
 			c, err := h.store.Cut(ctx, id)
 			if err != nil {
@@ -570,6 +570,8 @@ func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) Reply {
 				return h.confirm(ctx, req.UserID, c, arg)
 			case req.ActionID == ActionDecline:
 				return h.decline(ctx, req.UserID, c, arg)
+			case req.ActionID == ActionCreateBranch:
+				return h.createBranch(ctx, req.UserID, c)
 			case arg == "":
 				return h.nextStage(ctx, req.UserID, c, "", "")
 			}

@@ -12,7 +12,15 @@ import (
 // exist, the version must not be tagged or released already, and it should be the one krel
 // builds next from the branch (else it takes --force "reason"). It says what it checked; it
 // refuses with the reason. Without GitHub it says the check was skipped.
-func (h *Handlers) checkVersion(ctx context.Context, spec cutbot.CutSpec, force string) (string, error) {
+//
+// A hotfix's branch (release-X.Y.Z) may not exist yet: then the tag it is made from must,
+// and missing says the branch is to be created.
+func (h *Handlers) checkVersion(ctx context.Context, spec cutbot.CutSpec, force string) (checked string, missing bool, err error) {
+	checked, err = h.checkVersionOf(ctx, spec, force, &missing)
+	return checked, missing, err
+}
+
+func (h *Handlers) checkVersionOf(ctx context.Context, spec cutbot.CutSpec, force string, missing *bool) (string, error) {
 	g := &h.gh
 	v := spec.Version
 	if g.api == nil {
@@ -34,7 +42,10 @@ func (h *Handlers) checkVersion(ctx context.Context, spec cutbot.CutSpec, force 
 		if err != nil {
 			return couldNot("read the branch "+spec.Branch+" of "+g.releaseRepo, err)
 		}
-		if !ok {
+		switch {
+		case !ok && spec.Hotfix():
+			*missing = true
+		case !ok:
 			return "", cutbot.Errorf(cutbot.EINVALID, "%s: the branch %s does not exist in %s, so krel cannot build %s from it; check the version", v, spec.Branch, g.releaseRepo, v)
 		}
 	}
@@ -47,6 +58,9 @@ func (h *Handlers) checkVersion(ctx context.Context, spec cutbot.CutSpec, force 
 		if t, err := cutbot.ParseVersion(n); err == nil {
 			tags = append(tags, t)
 		}
+	}
+	if base := spec.HotfixBase(); !base.IsZero() && !slices.Contains(tags, base) {
+		return "", cutbot.Errorf(cutbot.EINVALID, "%s: the hotfix branch %s is made from the tag %s, which %s does not have; a hotfix follows a release", v, spec.Branch, base, g.releaseRepo)
 	}
 	if slices.Contains(tags, v) {
 		return "", cutbot.Errorf(cutbot.ECONFLICT, "%s is already tagged in %s: it was released (https://github.com/%s/releases/tag/%s); a release is never cut twice", v, g.releaseRepo, g.releaseRepo, v)
@@ -68,7 +82,11 @@ func (h *Handlers) checkVersion(ctx context.Context, spec cutbot.CutSpec, force 
 		}
 		return fmt.Sprintf("%s is not the %s krel builds next from %s (that is %s); cut anyway: %s", v, spec.Type, spec.Branch, next, force), nil
 	}
-	return fmt.Sprintf("%s is the %s krel builds next from %s (%s in %s)", v, spec.Type, spec.Branch, latest, g.releaseRepo), nil
+	out := fmt.Sprintf("%s is the %s krel builds next from %s (%s in %s)", v, spec.Type, spec.Branch, latest, g.releaseRepo)
+	if *missing {
+		out += fmt.Sprintf("; the hotfix branch %s does not exist yet, and is to be made from %s", spec.Branch, spec.HotfixBase())
+	}
+	return out, nil
 }
 
 // latestOf is the newest tag of type typ on v's minor.

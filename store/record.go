@@ -37,6 +37,13 @@ type cutRecord struct {
 	Announce    string                   `json:"announcement_url,omitempty"`
 	Journal     []effectRecord           `json:"journal,omitempty"`
 	Attention   string                   `json:"attention,omitempty"`
+	Embargo     string                   `json:"embargo,omitempty"`
+	K8sOrg      string                   `json:"k8s_org,omitempty"`
+	K8sRepo     string                   `json:"k8s_repo,omitempty"`
+	K8sRef      string                   `json:"k8s_ref,omitempty"`
+	Missing     string                   `json:"missing_branch,omitempty"`
+	Lifted      time.Time                `json:"lifted,omitzero"`
+	LiftedBy    string                   `json:"lifted_by,omitempty"`
 }
 
 // effectRecord is one intent of a cut's journal: a tagged union of the domain's effects.
@@ -51,6 +58,8 @@ type effectRecord struct {
 	Number  int    `json:"number,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Close   bool   `json:"close,omitempty"`
+	Branch  string `json:"branch,omitempty"`
+	From    string `json:"from,omitempty"`
 }
 
 func fromEffect(e cutbot.Effect) effectRecord {
@@ -67,6 +76,8 @@ func fromEffect(e cutbot.Effect) effectRecord {
 		return effectRecord{Kind: "comment", Attempt: e.Attempt, PR: e.PR}
 	case cutbot.CloseIssue:
 		return effectRecord{Kind: "close-issue", Repo: e.Repo, Number: e.Number, Reason: e.Reason, Close: e.Close}
+	case cutbot.CreateBranch:
+		return effectRecord{Kind: "branch", Branch: e.Branch, From: e.From}
 	}
 	panic(fmt.Sprintf("store: no record for effect %T", e))
 }
@@ -85,6 +96,8 @@ func (r effectRecord) toEffect() (cutbot.Effect, error) {
 		return cutbot.CommentBuilds{Attempt: r.Attempt, PR: r.PR}, nil
 	case "close-issue":
 		return cutbot.CloseIssue{Repo: r.Repo, Number: r.Number, Reason: r.Reason, Close: r.Close}, nil
+	case "branch":
+		return cutbot.CreateBranch{Branch: r.Branch, From: r.From}, nil
 	}
 	return nil, fmt.Errorf("unknown effect kind %q", r.Kind)
 }
@@ -211,6 +224,8 @@ func fromCut(c *cutbot.Cut) cutRecord {
 	}
 	r.Announce = c.AnnouncementURL
 	r.Attention = c.Attention
+	r.Embargo, r.K8sOrg, r.K8sRepo, r.K8sRef = c.Spec.Embargo, c.Spec.Source.Org, c.Spec.Source.Repo, c.Spec.Source.Ref
+	r.Missing, r.Lifted, r.LiftedBy = c.MissingBranch, c.Lifted, c.LiftedBy
 	for _, e := range c.Journal {
 		r.Journal = append(r.Journal, fromEffect(e))
 	}
@@ -226,15 +241,19 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 		return nil, err
 	}
 	c := &cutbot.Cut{
-		ID:          r.ID,
-		Spec:        cutbot.CutSpec{Version: v, Type: cutbot.ReleaseType(r.Type), Branch: r.Branch, NoMockRun: r.NoMockRun},
-		Status:      cutbot.CutStatus(r.Status),
-		Channel:     r.Channel,
-		OpenedBy:    r.OpenedBy,
-		OpenedAt:    r.OpenedAt,
-		EndedAt:     r.EndedAt,
-		AbortReason: r.AbortReason,
-		Messages:    make(map[string]cutbot.MessageRef, len(r.Messages)),
+		ID: r.ID,
+		Spec: cutbot.CutSpec{Version: v, Type: cutbot.ReleaseType(r.Type), Branch: r.Branch, NoMockRun: r.NoMockRun,
+			Embargo: r.Embargo, Source: cutbot.Source{Org: r.K8sOrg, Repo: r.K8sRepo, Ref: r.K8sRef}},
+		MissingBranch: r.Missing,
+		Lifted:        r.Lifted,
+		LiftedBy:      r.LiftedBy,
+		Status:        cutbot.CutStatus(r.Status),
+		Channel:       r.Channel,
+		OpenedBy:      r.OpenedBy,
+		OpenedAt:      r.OpenedAt,
+		EndedAt:       r.EndedAt,
+		AbortReason:   r.AbortReason,
+		Messages:      make(map[string]cutbot.MessageRef, len(r.Messages)),
 	}
 	for _, sr := range r.Stages {
 		s := cutbot.Stage{Kind: cutbot.StageKind(sr.Kind), Skipped: sr.Skipped}

@@ -299,6 +299,23 @@ func (c *Client) Release(ctx context.Context, repo, tag string) (string, bool, e
 	return r.GetHTMLURL(), true, nil
 }
 
+// ReleasedAt is when the GitHub release of tag was published, if it exists.
+func (c *Client) ReleasedAt(ctx context.Context, repo, tag string) (time.Time, bool, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	r, _, err := c.c.Repositories.GetReleaseByTag(ctx, owner, name, tag)
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, c.coded(fmt.Sprintf("read the %s release of %s", tag, repo), err)
+	}
+	return r.GetPublishedAt().Time, !r.GetPublishedAt().IsZero(), nil
+}
+
 // Tags lists the git tags of repo starting with prefix, through the matching-refs API (one
 // request however many tags the repository has).
 func (c *Client) Tags(ctx context.Context, repo, prefix string) ([]string, error) {
@@ -342,6 +359,37 @@ func (c *Client) BranchExists(ctx context.Context, repo, branch string) (bool, e
 		return false, c.coded(fmt.Sprintf("read the branch %s of %s", branch, repo), err)
 	}
 	return true, nil
+}
+
+// CreateBranch creates branch at the commit tag points to, through the git refs API (the tag
+// of a Kubernetes release is annotated: its ref points to a tag object, whose object is the
+// commit).
+func (c *Client) CreateBranch(ctx context.Context, repo, branch, tag string) (string, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return "", err
+	}
+	ref, _, err := c.c.Git.GetRef(ctx, owner, name, "tags/"+tag)
+	if err != nil {
+		return "", c.coded(fmt.Sprintf("read the tag %s of %s", tag, repo), err)
+	}
+	sha := ref.GetObject().GetSHA()
+	if ref.GetObject().GetType() == "tag" {
+		t, _, err := c.c.Git.GetTag(ctx, owner, name, sha)
+		if err != nil {
+			return "", c.coded(fmt.Sprintf("read the tag object of %s in %s", tag, repo), err)
+		}
+		sha = t.GetObject().GetSHA()
+	}
+	_, _, err = c.c.Git.CreateRef(ctx, owner, name, &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: &gh.GitObject{SHA: gh.String(sha)}})
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnprocessableEntity && strings.Contains(strings.ToLower(er.Message), "already exists") {
+		return "", cutbot.Errorf(cutbot.ECONFLICT, "the branch %s already exists in %s", branch, repo)
+	}
+	if err != nil {
+		return "", c.coded(fmt.Sprintf("create the branch %s of %s from %s", branch, repo, tag), err)
+	}
+	return sha, nil
 }
 
 func (c *Client) PullRequestsTo(ctx context.Context, repo, base string) ([]cutbot.PullRequest, error) {

@@ -69,14 +69,16 @@ type status struct {
 }
 
 type repo struct {
-	tags     []string        // git tags, e.g. v1.31.2
-	branches map[string]bool // branches besides the default one
-	issues   map[int]*issue
-	next     int
-	files    map[string]string
-	statuses map[string][]status
-	history  []string // the default branch's commits, oldest first
-	releases map[string]string
+	tags       []string          // git tags, e.g. v1.31.2
+	branches   map[string]bool   // branches besides the default one
+	branchSHA  map[string]string // the commit of each branch created through the API
+	releasedAt map[string]time.Time
+	issues     map[int]*issue
+	next       int
+	files      map[string]string
+	statuses   map[string][]status
+	history    []string // the default branch's commits, oldest first
+	releases   map[string]string
 }
 
 // Server is a running fake.
@@ -434,6 +436,18 @@ func (s *Server) AddRelease(repoName, tag string) {
 	})
 }
 
+// AddReleaseAt adds a GitHub release of tag published at at.
+func (s *Server) AddReleaseAt(repoName, tag string, at time.Time) {
+	s.change(func() {
+		r := s.repo(repoName)
+		r.releases[tag] = fmt.Sprintf("https://github.com/%s/releases/tag/%s", repoName, tag)
+		if r.releasedAt == nil {
+			r.releasedAt = map[string]time.Time{}
+		}
+		r.releasedAt[tag] = at
+	})
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var body []byte
 	if r.Body != nil {
@@ -755,22 +769,70 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 		out := []obj{}
 		for _, t := range rp.tags {
 			if strings.HasPrefix(t, prefix) {
-				out = append(out, obj{"ref": "refs/tags/" + t, "object": obj{"type": "commit", "sha": fmt.Sprintf("%040x", len(t))}})
+				out = append(out, obj{"ref": "refs/tags/" + t, "object": obj{"type": "tag", "sha": tagObject(t)}})
 			}
 		}
 		return http.StatusOK, out
+	case rest[0] == "git" && len(rest) >= 3 && rest[1] == "ref" && rest[2] == "tags" && r.Method == http.MethodGet:
+		// Release tags are annotated: the ref points to a tag object.
+		t := strings.Join(rest[3:], "/")
+		if !slices.Contains(rp.tags, t) {
+			return http.StatusNotFound, obj{"message": "Not Found"}
+		}
+		return http.StatusOK, obj{"ref": "refs/tags/" + t, "object": obj{"type": "tag", "sha": tagObject(t)}}
+	case rest[0] == "git" && len(rest) == 3 && rest[1] == "tags" && r.Method == http.MethodGet:
+		for _, t := range rp.tags {
+			if tagObject(t) == rest[2] {
+				return http.StatusOK, obj{"sha": rest[2], "tag": t, "object": obj{"type": "commit", "sha": tagCommit(t)}}
+			}
+		}
+		return http.StatusNotFound, obj{"message": "Not Found"}
+	case rest[0] == "git" && len(rest) == 2 && rest[1] == "refs" && r.Method == http.MethodPost:
+		var req struct {
+			Ref string `json:"ref"`
+			SHA string `json:"sha"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil || !strings.HasPrefix(req.Ref, "refs/heads/") || req.SHA == "" {
+			return http.StatusUnprocessableEntity, obj{"message": "Invalid request"}
+		}
+		// GitHub refuses a branch that exists, and a sha that is not a commit it has.
+		b := strings.TrimPrefix(req.Ref, "refs/heads/")
+		if rp.branches[b] {
+			return http.StatusUnprocessableEntity, obj{"message": "Reference already exists"}
+		}
+		known := false
+		for _, t := range rp.tags {
+			known = known || tagCommit(t) == req.SHA
+		}
+		if !known {
+			return http.StatusUnprocessableEntity, obj{"message": "Object does not exist"}
+		}
+		rp.branches[b] = true
+		if rp.branchSHA == nil {
+			rp.branchSHA = map[string]string{}
+		}
+		rp.branchSHA[b] = req.SHA
+		return http.StatusCreated, obj{"ref": req.Ref, "object": obj{"type": "commit", "sha": req.SHA}}
 	case rest[0] == "branches" && len(rest) >= 2:
 		b := strings.Join(rest[1:], "/")
 		if !rp.branches[b] {
 			return http.StatusNotFound, obj{"message": "Branch not found"}
 		}
-		return http.StatusOK, obj{"name": b, "commit": obj{"sha": fmt.Sprintf("%040x", len(b))}}
+		sha := rp.branchSHA[b]
+		if sha == "" {
+			sha = fmt.Sprintf("%040x", len(b))
+		}
+		return http.StatusOK, obj{"name": b, "commit": obj{"sha": sha}}
 	case rest[0] == "releases" && len(rest) == 3 && rest[1] == "tags":
 		u, ok := rp.releases[rest[2]]
 		if !ok {
 			return http.StatusNotFound, obj{"message": "Not Found"}
 		}
-		return http.StatusOK, obj{"tag_name": rest[2], "html_url": u, "name": "Kubernetes " + rest[2]}
+		out := obj{"tag_name": rest[2], "html_url": u, "name": "Kubernetes " + rest[2]}
+		if at, ok := rp.releasedAt[rest[2]]; ok {
+			out["published_at"] = at.UTC().Format(time.RFC3339)
+		}
+		return http.StatusOK, out
 	case rest[0] == "contents" && len(rest) >= 2:
 		path := strings.Join(rest[1:], "/")
 		c, ok := rp.files[path]
@@ -916,3 +978,18 @@ func searchTerms(q string) []string {
 	}
 	return out
 }
+
+// tagObject and tagCommit are the shas of a release tag's annotated tag object and of the
+// commit it tags.
+func tagObject(tag string) string { return fmt.Sprintf("%x", sha1.Sum([]byte("tag "+tag))) }
+func tagCommit(tag string) string { return fmt.Sprintf("%x", sha1.Sum([]byte("commit "+tag))) }
+
+// BranchSHA is the commit a branch created through the API points to ("" if none was).
+func (s *Server) BranchSHA(repoName, branch string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.repo(repoName).branchSHA[branch]
+}
+
+// TagCommit is the commit a release tag points to, as the fake serves it.
+func TagCommit(tag string) string { return tagCommit(tag) }
