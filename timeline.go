@@ -100,8 +100,14 @@ func (c *Cut) words(e AuditEntry) string {
 		return with("aborted the cut", e.Detail)
 	case a == "cut.attention":
 		return with("stopped on an internal error and asked for a person", e.Detail)
+	case a == "branch.missing":
+		return with("found the hotfix branch missing", e.Detail)
+	case a == "branch.requested":
+		return with("confirmed creating the hotfix branch", e.Detail)
 	case a == "branch.created":
 		return with("created the hotfix branch", e.Detail)
+	case a == "issue.none":
+		return with("opened no cut issue", e.Detail)
 	case a == "embargo.lifted":
 		return with("lifted the embargo", e.Detail)
 	}

@@ -35,16 +35,22 @@ type Store interface {
 
 // Config is what the bot needs to run.
 type Config struct {
-	AppToken      string // xapp-…, opens Socket Mode connections
-	BotToken      string // xoxb-…, calls the Web API
-	APIURL        string // Slack's Web API base URL, ending in "/"
-	Channel       string // channel id where cut threads live
-	ManagersGroup string // usergroup id of the release managers
-	Managers      []string
-	Command       string // the slash command, default "/release"
-	HTTPClient    *http.Client
-	Clock         cutbot.Clock
-	Log           *slog.Logger
+	AppToken string // xapp-…, opens Socket Mode connections
+	BotToken string // xoxb-…, calls the Web API
+	APIURL   string // Slack's Web API base URL, ending in "/"
+	Channel  string // channel id where cut threads live
+	// PrivateChannel is the private channel embargoed cuts live in ("" refuses --embargo);
+	// PrivateIssueRepo where their issues go ("" opens none).
+	PrivateChannel   string
+	PrivateIssueRepo string
+	// The release timing guard (0: the defaults, negative: off).
+	MinPatchGap, MaxPatchGap time.Duration
+	ManagersGroup            string // usergroup id of the release managers
+	Managers                 []string
+	Command                  string // the slash command, default "/release"
+	HTTPClient               *http.Client
+	Clock                    cutbot.Clock
+	Log                      *slog.Logger
 	// HandleTimeout bounds the work of one command. Default 2 minutes.
 	HandleTimeout time.Duration
 	// ShutdownGrace is how long Run waits, after its context ends, for commands in
@@ -116,6 +122,8 @@ type Bot struct {
 	log       *slog.Logger
 	inflight  sync.WaitGroup // envelopes being handled
 	pace      *pacer
+	embargo   *embargo
+	replies   *http.Client // for response_url replies
 	poster    *poster
 	msg       *messenger
 	cron      *cron.Cron
@@ -171,7 +179,9 @@ func New(cfg Config, st Store) (*Bot, error) {
 		cfg.Policy.Location = time.UTC
 	}
 	// Every Web API call goes through the pacer, which spends Slack's budget by priority.
-	pace := newPacer(cfg.HTTPClient.Transport, cfg.APIURL, cfg.SlackLimits, cfg.Clock.Now, cfg.Sleep, cfg.Log, cfg.Observer)
+	// Beneath it, the embargo refuses any write that would make an embargoed cut public.
+	guard := newEmbargo(cfg.HTTPClient.Transport, cfg.APIURL, cfg.PrivateChannel, cfg.Log)
+	pace := newPacer(guard, cfg.APIURL, cfg.SlackLimits, cfg.Clock.Now, cfg.Sleep, cfg.Log, cfg.Observer)
 	httpClient := *cfg.HTTPClient
 	httpClient.Transport = pace
 	api := slack.New(cfg.BotToken,
@@ -179,7 +189,9 @@ func New(cfg Config, st Store) (*Bot, error) {
 		slack.OptionAPIURL(cfg.APIURL),
 		slack.OptionHTTPClient(&httpClient),
 	)
-	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log, pace: pace, started: make(chan struct{}), boardRead: make(chan struct{}), obs: cfg.Observer}
+	replies := *cfg.HTTPClient // response_url replies pass the embargo too
+	replies.Transport = guard
+	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log, pace: pace, embargo: guard, replies: &replies, started: make(chan struct{}), boardRead: make(chan struct{}), obs: cfg.Observer}
 	if cfg.GitHub == nil {
 		close(b.boardRead)
 	}
@@ -200,11 +212,13 @@ func New(cfg Config, st Store) (*Bot, error) {
 		boardStore = bs
 	}
 	b.msg.base.Label = cmp.Or(cfg.FreezeLabel, "cherry-pick-approved")
+	dir := &directory{api: api, group: cfg.ManagersGroup, managers: cfg.Managers, log: cfg.Log, now: cfg.Clock.Now}
+	guard.isManager = dir.IsReleaseManager
 	b.handlers = handlers.New(handlers.Deps{
-		Store:      st,
+		Store:      embargoStore{CutStore: st, e: guard},
 		Observer:   cfg.Observer,
 		Messenger:  b.msg,
-		Directory:  &directory{api: api, group: cfg.ManagersGroup, managers: cfg.Managers, log: cfg.Log, now: cfg.Clock.Now},
+		Directory:  dir,
 		Clock:      cfg.Clock,
 		Channel:    cfg.Channel,
 		Log:        cfg.Log,
@@ -245,6 +259,11 @@ func New(cfg Config, st Store) (*Bot, error) {
 		BoardHistory:     cfg.BoardHistory,
 		KnownIssuesQuery: cfg.KnownIssuesQuery,
 		ApprovableNotice: cfg.ApprovableNotice,
+
+		PrivateChannel:   cfg.PrivateChannel,
+		PrivateIssueRepo: cfg.PrivateIssueRepo,
+		MinPatchGap:      cfg.MinPatchGap,
+		MaxPatchGap:      cfg.MaxPatchGap,
 	})
 	if err := b.setupCron(); err != nil {
 		return nil, err
@@ -258,7 +277,7 @@ func Probe(ctx context.Context, cfg Config) (Workspace, error) {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	api := slack.New(cfg.BotToken, slack.OptionAppLevelToken(cfg.AppToken), slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(cfg.HTTPClient))
-	return CheckWorkspace(ctx, api, cfg.Channel, cfg.ManagersGroup)
+	return CheckWorkspace(ctx, api, cfg.Channel, cfg.PrivateChannel, cfg.ManagersGroup)
 }
 
 // CheckCronSpec says whether spec is a cron spec the scheduler takes (five fields, or a
@@ -282,14 +301,13 @@ func (b *Bot) setupCron() error {
 			return fmt.Errorf("cron board @every %s: %w", every, err)
 		}
 		b.jobs["board"] = id
-		if b.cfg.ApprovableNotice == handlers.NoticeDigest || b.cfg.ApprovableNotice == "" {
-			// The daily digest of approvable cherry-picks goes out with the reminders.
-			spec := fmt.Sprintf("%d %d * * *", b.cfg.Policy.Minute, b.cfg.Policy.Hour)
-			if id, err = b.cron.AddFunc(spec, b.digestJob); err != nil {
-				return fmt.Errorf("cron digest %q: %w", spec, err)
-			}
-			b.jobs["digest"] = id
+		// The daily digest of approvable cherry-picks (when it is the digest) and the
+		// reminders of branches gone too long without a patch go out with the reminders.
+		spec := fmt.Sprintf("%d %d * * *", b.cfg.Policy.Minute, b.cfg.Policy.Hour)
+		if id, err = b.cron.AddFunc(spec, b.digestJob); err != nil {
+			return fmt.Errorf("cron digest %q: %w", spec, err)
 		}
+		b.jobs["digest"] = id
 	}
 	if len(b.cfg.Calendars) == 0 {
 		return nil
@@ -334,8 +352,13 @@ func (b *Bot) digestJob() {
 	defer b.recoverJob("digest")
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.HandleTimeout)
 	defer cancel()
-	if err := b.handlers.NoticeApprovable(ctx); err != nil {
-		b.log.Warn("approvable digest", "err", err)
+	if b.cfg.ApprovableNotice == handlers.NoticeDigest || b.cfg.ApprovableNotice == "" {
+		if err := b.handlers.NoticeApprovable(ctx); err != nil {
+			b.log.Warn("approvable digest", "err", err)
+		}
+	}
+	if err := b.handlers.RemindPatchGaps(ctx); err != nil {
+		b.log.Warn("patch gap reminders", "err", err)
 	}
 }
 
@@ -360,11 +383,14 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.log.Info("slack bot token ok", "team", auth.Team, "team_id", auth.TeamID, "bot_user", auth.UserID)
 	b.msg.setTeamURL(auth.URL)
 	// A channel cutbot cannot post to would take the first cut with it: refuse to start.
-	ws, err := CheckWorkspace(ctx, b.api, b.cfg.Channel, b.cfg.ManagersGroup)
+	ws, err := CheckWorkspace(ctx, b.api, b.cfg.Channel, b.cfg.PrivateChannel, b.cfg.ManagersGroup)
 	if err != nil {
 		return fmt.Errorf("the Slack workspace is not ready for cutbot: %w", err)
 	}
-	b.log.Info("slack workspace ok", "channel", ws.Channel, "usergroup", ws.Usergroup)
+	b.log.Info("slack workspace ok", "channel", ws.Channel, "usergroup", ws.Usergroup, "private_channel", ws.PrivateChannel)
+	if err := b.embargo.seed(ctx, b.store); err != nil {
+		return fmt.Errorf("read the embargoed cuts: %w", err)
+	}
 
 	sm := socketmode.New(b.api, socketmode.OptionLog(slog.NewLogLogger(b.log.Handler(), slog.LevelDebug)))
 	runCtx, cancel := context.WithCancel(ctx)
@@ -721,7 +747,7 @@ func (b *Bot) respond(ctx context.Context, log *slog.Logger, cmd slack.SlashComm
 	text, blocks := Reply(r)
 	msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: &slack.Blocks{BlockSet: blocks}}
 	if cmd.ResponseURL != "" {
-		err := slack.PostWebhookCustomHTTPContext(ctx, cmd.ResponseURL, b.cfg.HTTPClient, msg)
+		err := slack.PostWebhookCustomHTTPContext(toUser(ctx, cmd.UserID), cmd.ResponseURL, b.replies, msg)
 		if err == nil {
 			return
 		}

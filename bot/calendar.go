@@ -68,6 +68,8 @@ func (v view) Reminder(d cutbot.Due) string {
 		text = fmt.Sprintf(":wrench: %s enters maintenance mode today (%s).", items, dayName(d.Day))
 	case cutbot.EndOfLife:
 		text = fmt.Sprintf(":headstone: %s reaches end of life today (%s).", items, dayName(d.Day))
+	case cutbot.PatchGap:
+		text = ":hourglass: " + escape(d.Detail)
 	default:
 		what := items
 		if d.Cycle != "" {

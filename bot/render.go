@@ -148,15 +148,39 @@ func statusEmoji(c *cutbot.Cut) string {
 // threadTitle is the handbook's thread parent: ":thread: Release Cut v1.31.3 (GH Issue)", the
 // text fallback and the linked form.
 func threadTitle(c *cutbot.Cut) (string, string) {
-	if c.Issue != nil && c.Issue.Known() {
-		return fmt.Sprintf(":thread: Release Cut %s (GH Issue)", c.Version()), fmt.Sprintf(":thread: Release Cut %s (%s)", c.Version(), link(c.Issue.URL, "GH Issue"))
+	name := c.Version().String()
+	switch {
+	case c.Spec.Embargo != "":
+		name = fmt.Sprintf(":lock: %s, embargoed security release", name)
+	case c.Spec.Hotfix():
+		name += " hotfix"
 	}
-	t := fmt.Sprintf(":thread: Release Cut %s (GH Issue: not linked yet)", c.Version())
+	if c.Issue != nil && c.Issue.Known() {
+		return fmt.Sprintf(":thread: Release Cut %s (GH Issue)", name), fmt.Sprintf(":thread: Release Cut %s (%s)", name, link(c.Issue.URL, "GH Issue"))
+	}
+	t := fmt.Sprintf(":thread: Release Cut %s (GH Issue: not linked yet)", name)
+	if c.Spec.Embargo != "" && c.Issue == nil {
+		t = fmt.Sprintf(":thread: Release Cut %s (no GH issue: it would be public)", name)
+	}
 	return t, t
 }
 
 func specLine(c *cutbot.Cut) string {
 	s := fmt.Sprintf("%s release from `%s`", c.Spec.Type, c.Spec.Branch)
+	if c.Spec.Hotfix() {
+		s = fmt.Sprintf("%s *hotfix* from `%s` (%s)", c.Spec.Type, c.Spec.Branch, escape(c.Spec.Excludes()))
+	}
+	if c.Spec.Embargo != "" {
+		s += ", embargo: " + escape(c.Spec.Embargo)
+		if c.Embargoed() {
+			s += " (private until `/release lift " + c.Version().String() + "`)"
+		} else {
+			s += " (lifted)"
+		}
+	}
+	if c.Spec.Source != (cutbot.Source{}) {
+		s += ", Kubernetes from `" + escape(c.Spec.Source.String()) + "`"
+	}
 	if c.Spec.NoMockRun {
 		s += ", no mock run"
 	}
@@ -193,6 +217,13 @@ func (v view) ThreadParent(c *cutbot.Cut) (string, []slack.Block) {
 	}
 	if c.Attention != "" {
 		blocks = append(blocks, section(":rotating_light: *Needs a person:* "+escape(c.Attention)))
+	}
+	if c.MissingBranch != "" && c.Status == cutbot.CutActive {
+		blocks = append(blocks, section(fmt.Sprintf(":deciduous_tree: The hotfix branch `%s` does not exist yet. %s, who opened the cut, can create it from the tag `%s`; no stage runs before.",
+			c.MissingBranch, user(c.OpenedBy), c.Spec.HotfixBase())))
+		b := button(handlers.ActionCreateBranch, handlers.ActionValue(c, ""), "Create "+c.MissingBranch)
+		b.Style = slack.StylePrimary
+		return title, append(blocks, slack.NewActionBlock("branch", b))
 	}
 	if v.Builds && c.Status == cutbot.CutActive && c.Next() != nil {
 		b := button(handlers.ActionNext, handlers.ActionValue(c, ""), "Next stage")
@@ -341,6 +372,16 @@ func (v view) AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 		text = fmt.Sprintf(":ice_cube: %s.", e.Detail)
 	case "stage.job_failed":
 		text = fmt.Sprintf(":x: %s", escape(e.Detail))
+	case "branch.created":
+		text = fmt.Sprintf(":deciduous_tree: %s created the hotfix branch %s. The stages may run.", user(e.Actor), escape(e.Detail))
+	case "branch.missing":
+		text = fmt.Sprintf(":deciduous_tree: %s.", escape(e.Detail))
+	case "timing.forced":
+		text = fmt.Sprintf(":hourglass: %s cut sooner than the timing guard allows: %s", user(e.Actor), escape(e.Detail))
+	case "issue.none":
+		text = fmt.Sprintf(":lock: No cut issue: %s.", escape(strings.TrimPrefix(e.Detail, "no cut issue: ")))
+	case "embargo.lifted":
+		text = fmt.Sprintf(":unlock: %s lifted the embargo (%s). The cut's public thread is in the release channel; \"is live\" goes there.", user(e.Actor), escape(c.Spec.Embargo))
 	case "cut.attention":
 		text = fmt.Sprintf(":rotating_light: %s: %s. cutbot does nothing more on %s by itself until a release manager acts on it (`/release status %s` shows where it stands; `/release cancel`, `retry` or `abort` go on).",
 			v.group(), escape(e.Detail), c.Version(), c.Version())
@@ -396,6 +437,9 @@ func (v view) cutMessage(c *cutbot.Cut, key string) (string, []slack.Block, erro
 		return t, b, nil
 	case key == cutbot.MessageLive:
 		t, b := v.Live(c)
+		return t, b, nil
+	case key == cutbot.MessagePublic:
+		t, b := v.PublicThread(c)
 		return t, b, nil
 	}
 	return "", nil, fmt.Errorf("unknown message key %q", key)
@@ -547,6 +591,35 @@ func (v view) Live(c *cutbot.Cut) (string, []slack.Block) {
 		text += "\n" + c.AnnouncementURL
 	}
 	return text, []slack.Block{section(text)}
+}
+
+// PublicThread is an embargoed cut's thread in the release channel, posted when its embargo
+// is lifted: what the cut was, who lifted it, and its history (the timeline's latest
+// entries; `/release log` has them all).
+func (v view) PublicThread(c *cutbot.Cut) (string, []slack.Block) {
+	title := fmt.Sprintf(":thread: Release Cut %s, security release (%s)", c.Version(), c.Spec.Embargo)
+	blocks := []slack.Block{
+		section(escape(title)),
+		contextBlock(specLine(c), "opened by "+user(c.OpenedBy), fmt.Sprintf("embargo lifted by %s %s", user(c.LiftedBy), c.Lifted.In(v.loc()).Format("Mon 2006-01-02 15:04 MST"))),
+		contextBlock(progress(c)),
+	}
+	all := c.Timeline()
+	const shown = 20
+	var lines []string
+	for _, e := range all[max(0, len(all)-shown):] {
+		who := "cutbot"
+		if e.Actor != "" {
+			who = user(e.Actor)
+		}
+		lines = append(lines, fmt.Sprintf("`%s` %s %s", e.At.In(v.loc()).Format("01-02 15:04"), who, escape(e.Words)))
+	}
+	head := "*History*"
+	if len(all) > shown {
+		head = fmt.Sprintf("*History* (the last %d of %d entries; `/release log %s` shows all)", shown, len(all), c.Version())
+	}
+	blocks = append(blocks, section(head))
+	blocks = append(blocks, sections(lines)...)
+	return title, blocks
 }
 
 // gatesNote shows the result of the last gate check.

@@ -93,8 +93,9 @@ func (m *messenger) Post(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 		slack.MsgOptionDisableLinkUnfurl(),
 	}
 	parentTS := ""
-	if key != cutbot.MessageThread {
-		parent := c.Messages[cutbot.MessageThread]
+	channel, parentKey := where(c, key, m.channel)
+	if parentKey != "" {
+		parent := c.Messages[parentKey]
 		if !parent.Posted() {
 			return cutbot.MessageRef{}, fmt.Errorf("post %s of cut %s: its thread is not posted yet", key, c.ID)
 		}
@@ -104,13 +105,28 @@ func (m *messenger) Post(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 			opts = append(opts, slack.MsgOptionBroadcast()) // in the thread and in the channel
 		}
 	}
-	channel, ts, err := m.poster.post(ctx, priority(c, key), c.Channel, newContent(text, blocks), opts...)
+	channel, ts, err := m.poster.post(ctx, priority(c, key), channel, newContent(text, blocks), opts...)
 	if err != nil {
 		return cutbot.MessageRef{}, fmt.Errorf("chat.postMessage: %w", err)
 	}
 	ref := cutbot.MessageRef{Channel: channel, TS: ts}
 	ref.Permalink = m.permalink(ctx, ref, parentTS)
 	return ref, nil
+}
+
+// where is the channel of the message key of c and the key of its thread's parent ("" for a
+// parent). An embargoed cut lives in its own (private) channel; once lifted, its public
+// thread and its "is live" go to the release channel.
+func where(c *cutbot.Cut, key, release string) (channel, parent string) {
+	switch {
+	case key == cutbot.MessageThread:
+		return c.Channel, ""
+	case key == cutbot.MessagePublic:
+		return release, ""
+	case key == cutbot.MessageLive && c.Spec.Embargo != "":
+		return release, cutbot.MessagePublic
+	}
+	return c.Channel, cutbot.MessageThread
 }
 
 // PostLater queues the message key of c. Each cut's posts go out one at a time, the most
@@ -153,7 +169,8 @@ func (m *messenger) drainPosts(cutID string) {
 			m.mu.Unlock()
 			return
 		}
-		channel := m.latest[cutID].Channel
+		first, latest, _ := m.nextPostLocked(cutID)
+		channel, _ := where(latest, q[first].key, m.channel)
 		m.mu.Unlock()
 		// Take the channel's turn at the priority of this cut's most urgent post, asked again
 		// while waiting (a stage's line queued behind the plan moves the cut up), then post
@@ -348,15 +365,19 @@ func (m *messenger) Find(ctx context.Context, c *cutbot.Cut, key string) (cutbot
 		p := msg.Metadata.EventPayload
 		return msg.Metadata.EventType == metadataType && fmt.Sprint(p["cut_id"]) == c.ID && fmt.Sprint(p["key"]) == key
 	}
-	channel := c.Channel
-	if key == cutbot.MessageThread {
-		ref, found, err := m.findInHistory(ctx, channel, c.OpenedAt.Add(-time.Minute), match)
+	channel, parentKey := where(c, key, m.channel)
+	if parentKey == "" {
+		since := c.OpenedAt
+		if key == cutbot.MessagePublic {
+			since = c.Lifted
+		}
+		ref, found, err := m.findInHistory(ctx, channel, since.Add(-time.Minute), match)
 		if found {
 			ref.Permalink = m.permalink(ctx, ref, "")
 		}
 		return ref, found, err
 	}
-	parent := c.Messages[cutbot.MessageThread]
+	parent := c.Messages[parentKey]
 	if !parent.Posted() {
 		return cutbot.MessageRef{}, false, nil
 	}

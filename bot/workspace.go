@@ -14,12 +14,15 @@ type Workspace struct {
 	Channel       string // "#release-management (private)"
 	Private       bool
 	Usergroup     string // "@release-managers", or "" when none is configured
+	// PrivateChannel is where embargoed cuts live ("#release-managers-private"), or "".
+	PrivateChannel string
 }
 
 // CheckWorkspace asks Slack whether the configuration can work: the bot token (auth.test),
 // the channel (it exists, is not archived, and the bot is in it, so it can post there), and
-// the release managers' usergroup. It returns what it found, or an error saying what to fix.
-func CheckWorkspace(ctx context.Context, api *slack.Client, channel, group string) (Workspace, error) {
+// the release managers' usergroup, and the private channel of embargoed cuts (it must be
+// private, and the bot in it). It returns what it found, or an error saying what to fix.
+func CheckWorkspace(ctx context.Context, api *slack.Client, channel, private, group string) (Workspace, error) {
 	var w Workspace
 	auth, err := api.AuthTestContext(ctx)
 	if err != nil {
@@ -43,6 +46,23 @@ func CheckWorkspace(ctx context.Context, api *slack.Client, channel, group strin
 		w.Channel = "#" + ch.Name
 		if ch.IsPrivate {
 			w.Channel += " (private)"
+		}
+	}
+	if private != "" {
+		ch, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: private})
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("CUTBOT_PRIVATE_CHANNEL %s: conversations.info: %w: give the id of a private channel and /invite @%s there (the app needs the groups:read scope)", private, err, auth.User))
+		case private == channel:
+			errs = append(errs, fmt.Errorf("CUTBOT_PRIVATE_CHANNEL %s is the release channel: embargoed cuts need a channel of their own", private))
+		case !ch.IsPrivate:
+			errs = append(errs, fmt.Errorf("CUTBOT_PRIVATE_CHANNEL %s (#%s) is public: embargoed cuts must not be seen there; give a private channel (e.g. #release-managers-private)", private, ch.Name))
+		case ch.IsArchived:
+			errs = append(errs, fmt.Errorf("CUTBOT_PRIVATE_CHANNEL %s (#%s) is archived", private, ch.Name))
+		case !ch.IsMember:
+			errs = append(errs, fmt.Errorf("CUTBOT_PRIVATE_CHANNEL %s (#%s): the bot is not in it: /invite @%s in #%s", private, ch.Name, auth.User, ch.Name))
+		default:
+			w.PrivateChannel = "#" + ch.Name + " (private)"
 		}
 	}
 	if group != "" {

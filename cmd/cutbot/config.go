@@ -68,6 +68,11 @@ type Config struct {
 	KnownIssuesQuery string
 	ApprovableNotice string
 
+	PrivateChannel   string
+	PrivateIssueRepo string
+	MinPatchGap      time.Duration
+	MaxPatchGap      time.Duration
+
 	Calendars      []string
 	Timezone       string
 	ReminderTime   string
@@ -124,6 +129,14 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.DB }},
 	{Env: "CUTBOT_CHANNEL", Flag: "channel", Help: "Channel id (C…) where cut threads are posted, e.g. #release-management's.",
 		field: func(c *Config) any { return &c.Channel }},
+	{Env: "CUTBOT_PRIVATE_CHANNEL", Flag: "private-channel", Help: "Channel id (G… or C…) of a private channel (e.g. #release-managers-private) where embargoed security cuts live; checked at start to be private with cutbot in it. Unset: /release cut --embargo is refused.",
+		field: func(c *Config) any { return &c.PrivateChannel }},
+	{Env: "CUTBOT_PRIVATE_ISSUE_REPO", Flag: "private-issue-repo", Help: "owner/repo of a private repository for the issues of embargoed cuts. Unset: an embargoed cut opens no issue, and its thread says so.",
+		field: func(c *Config) any { return &c.PrivateIssueRepo }},
+	{Env: "CUTBOT_MIN_PATCH_GAP", Flag: "min-patch-gap", Default: "336h", Help: "A patch cut sooner than this after its branch's last release (from the calendar, or GitHub's release) needs --force \"reason\" (336h: two weeks). 0: no guard.",
+		field: func(c *Config) any { return &c.MinPatchGap }},
+	{Env: "CUTBOT_MAX_PATCH_GAP", Flag: "max-patch-gap", Default: "672h", Help: "A branch this long without a patch release while cherry-picks merged on it is reminded once in the release channel (672h: four weeks). 0: no reminder.",
+		field: func(c *Config) any { return &c.MaxPatchGap }},
 	{Env: "CUTBOT_MANAGERS_GROUP", Flag: "managers-group", Help: "Usergroup id (S…) of the release managers; its members may run commands that change anything.",
 		field: func(c *Config) any { return &c.ManagersGroup }},
 	{Env: "CUTBOT_MANAGERS", Flag: "managers", Help: "Extra user ids (U…), comma-separated, who may too.",
@@ -396,6 +409,18 @@ func (c *Config) validate() error {
 	}
 	if c.BoardHistory <= 0 {
 		bad("CUTBOT_BOARD_HISTORY %s: give how far back closed cherry-picks are read, e.g. 1080h", c.BoardHistory)
+	}
+	if c.MinPatchGap < 0 || c.MaxPatchGap < 0 {
+		bad("CUTBOT_MIN_PATCH_GAP and CUTBOT_MAX_PATCH_GAP are durations such as 336h, or 0 for off")
+	}
+	if c.MinPatchGap > 0 && c.MaxPatchGap > 0 && c.MaxPatchGap < c.MinPatchGap {
+		bad("CUTBOT_MAX_PATCH_GAP %s is shorter than CUTBOT_MIN_PATCH_GAP %s", c.MaxPatchGap, c.MinPatchGap)
+	}
+	if c.PrivateChannel != "" && c.PrivateChannel == c.Channel {
+		bad("CUTBOT_PRIVATE_CHANNEL is CUTBOT_CHANNEL: embargoed cuts need a private channel of their own")
+	}
+	if r := c.PrivateIssueRepo; r != "" && strings.Count(r, "/") != 1 {
+		bad("CUTBOT_PRIVATE_ISSUE_REPO %q: give owner/repo", r)
 	}
 	if c.ApprovableNotice != "digest" && c.ApprovableNotice != "now" && c.ApprovableNotice != "off" {
 		bad("CUTBOT_APPROVABLE_NOTICE %q: use digest, now or off", c.ApprovableNotice)

@@ -198,13 +198,16 @@ func (m *Main) checkDB(args []string) error {
 // checkWorkspace asks Slack what cutbot run asks at start, and says what it found.
 func (m *Main) checkWorkspace(ctx context.Context, cfg Config) error {
 	ws, err := bot.Probe(ctx, bot.Config{AppToken: cfg.SlackAppToken.Reveal(), BotToken: cfg.SlackBotToken.Reveal(), APIURL: cfg.SlackAPIURL,
-		Channel: cfg.Channel, ManagersGroup: cfg.ManagersGroup})
+		Channel: cfg.Channel, PrivateChannel: cfg.PrivateChannel, ManagersGroup: cfg.ManagersGroup})
 	if err != nil {
 		return fmt.Errorf("workspace:\n  - %s", joinLines(err))
 	}
 	fmt.Fprintf(m.Stdout, "workspace ok: %s as @%s; posts in %s", ws.Team, ws.BotUser, ws.Channel)
 	if ws.Usergroup != "" {
 		fmt.Fprintf(m.Stdout, "; release managers are %s", ws.Usergroup)
+	}
+	if ws.PrivateChannel != "" {
+		fmt.Fprintf(m.Stdout, "; embargoed cuts live in %s", ws.PrivateChannel)
 	}
 	fmt.Fprintln(m.Stdout)
 	return nil
@@ -313,9 +316,14 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Channel:       cfg.Channel,
 		ManagersGroup: cfg.ManagersGroup,
 		Managers:      cfg.Managers,
-		Log:           log,
-		OnHandled:     m.OnHandled,
-		OnPolled:      m.OnPolled,
+
+		PrivateChannel:   cfg.PrivateChannel,
+		PrivateIssueRepo: cfg.PrivateIssueRepo,
+		MinPatchGap:      offIfZero(cfg.MinPatchGap),
+		MaxPatchGap:      offIfZero(cfg.MaxPatchGap),
+		Log:              log,
+		OnHandled:        m.OnHandled,
+		OnPolled:         m.OnPolled,
 	}
 	if cfg.SlackPace == "off" {
 		bc.SlackLimits = map[string]bot.Limit{}
@@ -378,4 +386,13 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer stop()
 	}
 	return b.Run(ctx)
+}
+
+// offIfZero turns a setting's 0 ("off") into the negative duration the handlers read as off
+// (their 0 means "the default").
+func offIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

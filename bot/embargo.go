@@ -1,0 +1,216 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/cutbot"
+)
+
+// embargo is the one place that keeps embargoed security releases private. Every write to
+// Slack passes through it, whoever makes it (the Web API through the Slack client's
+// transport, replies through response_url): a write whose content names an embargoed cut
+// (its version or its CVE ids) is refused unless it goes to the private channel, or only to a
+// release manager's eyes (an ephemeral reply, their App Home, a direct message). Callers need
+// not remember anything; they hide embargoed cuts from non-managers anyway, so a refusal here
+// means a caller forgot, and is logged.
+type embargo struct {
+	next      http.RoundTripper
+	api       string // the Web API base URL's path
+	private   string // the private channel's id
+	isManager func(ctx context.Context, user string) (bool, error)
+	log       *slog.Logger
+
+	mu      sync.Mutex
+	secrets map[string][]*regexp.Regexp // cut id → what must not be public
+	refused int
+}
+
+func newEmbargo(next http.RoundTripper, apiURL, private string, log *slog.Logger) *embargo {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	path := "/api/"
+	if u, err := url.Parse(apiURL); err == nil {
+		path = u.Path
+	}
+	return &embargo{next: next, api: path, private: private, log: log, secrets: map[string][]*regexp.Regexp{}}
+}
+
+// observe learns whether cut c is embargoed, as it now stands.
+func (e *embargo) observe(c *cutbot.Cut) { e.observeAs(c.ID, c) }
+
+func (e *embargo) forget(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.secrets, key)
+}
+
+func (e *embargo) observeAs(key string, c *cutbot.Cut) {
+	words := c.Secrets()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(words) == 0 {
+		delete(e.secrets, key)
+		return
+	}
+	var res []*regexp.Regexp
+	for _, w := range words {
+		// A whole word: v1.31.5 is secret, v1.31.50 is not.
+		res = append(res, regexp.MustCompile(`(?i)(^|[^\w.])`+regexp.QuoteMeta(w)+`($|[^\w]|\.[^\d])`))
+	}
+	e.secrets[key] = res
+}
+
+// names reports whether text names an embargoed cut, and which.
+func (e *embargo) names(text string) (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, res := range e.secrets {
+		for _, re := range res {
+			if re.MatchString(text) {
+				return id, true
+			}
+		}
+	}
+	return "", false
+}
+
+func (e *embargo) refusals() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.refused
+}
+
+type audienceKey struct{}
+
+// toUser marks a write (a response_url reply) as seen by user only.
+func toUser(ctx context.Context, user string) context.Context {
+	return context.WithValue(ctx, audienceKey{}, user)
+}
+
+// showing are the Web API methods that show something to someone.
+var showing = map[string]bool{
+	"chat.postMessage": true, "chat.update": true, "chat.postEphemeral": true, "chat.scheduleMessage": true, "chat.meMessage": true,
+	"views.publish": true, "views.open": true, "views.push": true, "views.update": true, "files.upload": true, "files.completeUploadExternal": true,
+}
+
+func (e *embargo) RoundTrip(req *http.Request) (*http.Response, error) {
+	method, api := strings.CutPrefix(req.URL.Path, e.api)
+	user, reply := req.Context().Value(audienceKey{}).(string)
+	if api && !showing[method] || !api && !reply || req.Body == nil {
+		return e.next.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	text := string(body)
+	fields := map[string]string{}
+	if strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if form, err := url.ParseQuery(text); err == nil {
+			var all []string
+			for k, vs := range form {
+				fields[k] = strings.Join(vs, "")
+				all = append(all, vs...)
+			}
+			text = strings.Join(all, "\n")
+		}
+	} else {
+		var obj map[string]any
+		if json.Unmarshal(body, &obj) == nil {
+			for k, v := range obj {
+				if s, ok := v.(string); ok {
+					fields[k] = s
+				}
+			}
+		}
+	}
+	id, secret := e.names(text)
+	if !secret || e.allowed(req.Context(), method, fields, user, reply) {
+		return e.next.RoundTrip(req)
+	}
+	e.mu.Lock()
+	e.refused++
+	e.mu.Unlock()
+	e.log.Error("refused a write that would make an embargoed cut public", "cut", id, "method", method, "channel", fields["channel"])
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Request: req,
+		Body: io.NopCloser(strings.NewReader(`{"ok":false,"error":"cutbot_embargoed"}`))}, nil
+}
+
+// allowed says whether a write naming an embargoed cut goes only where it may: the private
+// channel, or one release manager.
+func (e *embargo) allowed(ctx context.Context, method string, f map[string]string, user string, reply bool) bool {
+	manager := func(u string) bool {
+		if u == "" || e.isManager == nil {
+			return false
+		}
+		ok, err := e.isManager(ctx, u)
+		return err == nil && ok
+	}
+	switch {
+	case reply: // a response_url reply, ephemeral to the one who asked
+		return manager(user)
+	case e.private != "" && f["channel"] == e.private:
+		return true
+	case method == "chat.postEphemeral":
+		return manager(f["user"])
+	case method == "views.publish":
+		return manager(f["user_id"])
+	case method == "chat.postMessage" && strings.HasPrefix(f["channel"], "U"):
+		return manager(f["channel"]) // a direct message
+	}
+	return false
+}
+
+// embargoStore tells the embargo of every cut as it is stored, so that it knows an embargoed
+// cut before anything about it can be written.
+type embargoStore struct {
+	cutbot.CutStore
+	e *embargo
+}
+
+func (s embargoStore) CreateCut(ctx context.Context, c *cutbot.Cut) error {
+	key := "new:" + c.Version().String()
+	s.e.observeAs(key, c) // before it is visible to anyone
+	defer s.e.forget(key)
+	if err := s.CutStore.CreateCut(ctx, c); err != nil {
+		return err
+	}
+	s.e.observe(c)
+	return nil
+}
+
+// seed learns the embargoed cuts already stored (at start).
+func (e *embargo) seed(ctx context.Context, st cutbot.CutStore) error {
+	active, err := st.ActiveCuts(ctx)
+	if err != nil {
+		return err
+	}
+	pending, err := st.CutsWithEffects(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range append(active, pending...) {
+		e.observe(c)
+	}
+	return nil
+}
+
+func (s embargoStore) UpdateCut(ctx context.Context, id string, fn func(*cutbot.Cut) error) (*cutbot.Cut, error) {
+	c, err := s.CutStore.UpdateCut(ctx, id, fn)
+	if err == nil {
+		s.e.observe(c)
+	}
+	return c, err
+}
