@@ -101,7 +101,7 @@ func TestUsageComesFromTheTable(t *testing.T) {
 		"status":    "status [VERSION]",
 		"abort":     `abort VERSION --reason "REASON"`,
 		"help":      "help [COMMAND]",
-		"next":      `next VERSION [STAGE] [--force "REASON"]`,
+		"next":      `next VERSION [STAGE] [--force "REASON"] [--build-version VERSION]`,
 		"retry":     `retry VERSION [--force "REASON"]`,
 		"cancel":    "cancel VERSION",
 		"gates":     "gates VERSION",

@@ -91,6 +91,9 @@ func section(body, heading string) (text string, start, end int, ok bool) {
 func NewIssueBody(t IssueTemplate, c *cutbot.Cut) string {
 	body := t.Body
 	body = strings.Replace(body, "## Scheduled to happen: <!-- Tue, YYYY-MM-DD -->", "## Scheduled to happen: "+c.OpenedAt.Format("Mon, 2006-01-02"), 1)
+	if note := kindNote(c); note != "" {
+		body = note + "\n\n" + body
+	}
 	if text, start, end, ok := section(body, "## Release Steps"); ok {
 		body = body[:start] + "\n" + stepsBegin + "\n" + renderSteps(text, c) + "\n" + stepsEnd + "\n\n" + body[end:]
 	}
@@ -98,6 +101,18 @@ func NewIssueBody(t IssueTemplate, c *cutbot.Cut) string {
 		body = body[:start] + "\n" + historyBegin + "\n" + renderHistory(text, c) + "\n" + historyEnd + "\n\n" + body[end:]
 	}
 	return strings.TrimRight(body, "\n") + "\n\n" + cutbot.IssueMarker(c.ID) + "\n"
+}
+
+// kindNote says, at the top of the issue, what kind of cut it is when it is not a plain one.
+func kindNote(c *cutbot.Cut) string {
+	var notes []string
+	if c.Spec.Hotfix() {
+		notes = append(notes, fmt.Sprintf("> **Hotfix release** from `%s`: %s.", c.Spec.Branch, c.Spec.Excludes()))
+	}
+	if c.Spec.Embargo != "" {
+		notes = append(notes, fmt.Sprintf("> **Embargoed security release** (%s): nothing about it is public until a release manager lifts the embargo.", c.Spec.Embargo))
+	}
+	return strings.Join(notes, "\n>\n")
 }
 
 // UpdateIssueBody brings cutbot's parts of an issue body up to date and leaves the rest as

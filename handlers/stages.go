@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -100,12 +101,12 @@ func (h *Handlers) next(x *execution) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.nextStage(x.ctx, x.req.UserID, c, x.inv.Arg(1), x.inv.Flags["force"])
+	return h.nextStage(x.ctx, x.req.UserID, c, x.inv.Arg(1), x.inv.Flags["force"], x.inv.Flags["build-version"])
 }
 
 // nextStage starts the stage named, or the cut's next one: what `/release next` and the
 // thread's "Next stage" button do.
-func (h *Handlers) nextStage(ctx context.Context, user string, c *cutbot.Cut, name, force string) (Reply, error) {
+func (h *Handlers) nextStage(ctx context.Context, user string, c *cutbot.Cut, name, force, bv string) (Reply, error) {
 	var k cutbot.StageKind
 	var err error
 	if name != "" {
@@ -125,7 +126,7 @@ func (h *Handlers) nextStage(ctx context.Context, user string, c *cutbot.Cut, na
 		}
 		k = s.Kind
 	}
-	return h.startStage(ctx, user, c, k, force)
+	return h.startStage(ctx, user, c, k, force, bv)
 }
 
 func (h *Handlers) retry(x *execution) (Reply, error) {
@@ -137,12 +138,17 @@ func (h *Handlers) retry(x *execution) (Reply, error) {
 	if s == nil || (s.Status() != cutbot.StatusFailed && s.Status() != cutbot.StatusCancelled) {
 		return nil, cutbot.Errorf(cutbot.EINVALID, "%s: nothing to retry; the cut is %s", c.Version(), c.Standing())
 	}
-	return h.startStage(x.ctx, x.req.UserID, c, s.Kind, x.inv.Flags["force"])
+	return h.startStage(x.ctx, x.req.UserID, c, s.Kind, x.inv.Flags["force"], "")
 }
 
 // startStage starts stage k of c for user: at once for a mock stage, through a confirmation
 // for a no-mock one. It runs on the cut's lane.
-func (h *Handlers) startStage(ctx context.Context, user string, c *cutbot.Cut, k cutbot.StageKind, force string) (Reply, error) {
+// A stage builds from given, when a release manager names the build version (a hotfix
+// branch has no CI build), else from the branch's latest CI build.
+func (h *Handlers) startStage(ctx context.Context, user string, c *cutbot.Cut, k cutbot.StageKind, force, given string) (Reply, error) {
+	if given != "" && !k.IsStage() {
+		return nil, cutbot.Errorf(cutbot.EINVALID, "%s: --build-version is for a stage (mock-stage, nomock-stage); %s builds from its stage's build version", c.Version(), k.Title())
+	}
 	if !k.IsBuild() {
 		if h.gh.api == nil {
 			return nil, cutbot.Errorf(cutbot.EINVALID, "%s: cutbot follows %s on GitHub, which is not configured (GITHUB_TOKEN). When it is done by hand, start the next stage with `/release next %s %s --force \"what was done\"`; the reason is recorded.",
@@ -173,7 +179,7 @@ func (h *Handlers) startStage(ctx context.Context, user string, c *cutbot.Cut, k
 	if _, err := probe.Apply(check, h.clock.Now()); err != nil {
 		return nil, err
 	}
-	bv, err := h.buildVersion(ctx, c, k)
+	bv, err := h.buildVersion(ctx, c, k, given)
 	if err != nil {
 		return nil, err
 	}
@@ -198,13 +204,25 @@ func nextAfter(c *cutbot.Cut, k cutbot.StageKind) string {
 	return "STAGE"
 }
 
+var reBuildVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+
 // buildVersion is what stage k builds from: the latest CI build of the branch for a stage,
 // the matching stage's build version for a release.
-func (h *Handlers) buildVersion(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind) (string, error) {
+func (h *Handlers) buildVersion(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind, given string) (string, error) {
 	if !k.IsStage() {
 		return c.ReleaseBuildVersion(k)
 	}
+	if given != "" {
+		if !reBuildVersion.MatchString(given) {
+			return "", cutbot.Errorf(cutbot.EINVALID, "--build-version %q is not a build version: give it as `git describe` of the branch's head reads, e.g. v1.31.4-rc.0.3+8f0c0a4d", given)
+		}
+		return given, nil
+	}
 	bv, err := h.versions.CIVersion(ctx, c.Spec.Branch)
+	if err != nil && c.Spec.Hotfix() && cutbot.ErrorCode(err) == cutbot.ENOTFOUND {
+		return "", cutbot.Errorf(cutbot.EINVALID, "%s: no CI build of the hotfix branch %s is published (%s). Give the build version of the branch's head, as `git describe` reads it: `/release next %s %s --build-version v%d.%d.%d-rc.0.N+SHA`",
+			c.Version(), c.Spec.Branch, cutbot.ErrorMessage(err), c.Version(), k, c.Version().Major, c.Version().Minor, c.Version().Patch)
+	}
 	if err != nil {
 		return "", fmt.Errorf("resolve the build version of %s for %s: %w", c.Spec.Branch, c.Version(), err)
 	}
@@ -573,9 +591,9 @@ func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) Reply {
 			case req.ActionID == ActionCreateBranch:
 				return h.createBranch(ctx, req.UserID, c)
 			case arg == "":
-				return h.nextStage(ctx, req.UserID, c, "", "")
+				return h.nextStage(ctx, req.UserID, c, "", "", "")
 			}
-			return h.startStage(ctx, req.UserID, c, cutbot.StageKind(arg), "")
+			return h.startStage(ctx, req.UserID, c, cutbot.StageKind(arg), "", "")
 		}
 	default:
 		return ErrorReply{Message: "That button is not one of cutbot's current buttons."}

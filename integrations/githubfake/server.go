@@ -159,11 +159,19 @@ func (s *Server) SecondaryRateLimit(n int, retryAfter time.Duration) {
 type failure struct {
 	prefix string
 	status int
+	after  bool // do the request, then answer status (the answer was lost)
+}
+
+// LoseNextAnswer makes the next request whose "METHOD path" starts with prefix happen, and
+// then answer status, as when a connection drops after GitHub acted: the caller cannot know
+// whether it did.
+func (s *Server) LoseNextAnswer(prefix string, status int) {
+	s.change(func() { s.failures = append(s.failures, failure{prefix, status, true}) })
 }
 
 // FailNext makes the next request whose "METHOD path" starts with prefix answer status.
 func (s *Server) FailNext(prefix string, status int) {
-	s.change(func() { s.failures = append(s.failures, failure{prefix, status}) })
+	s.change(func() { s.failures = append(s.failures, failure{prefix: prefix, status: status}) })
 }
 
 // SetFile puts a file in a repository.
@@ -559,9 +567,16 @@ func (s *Server) route(r *http.Request, body []byte) (int, any) {
 	for i, f := range s.failures {
 		if strings.HasPrefix(r.Method+" "+r.URL.EscapedPath(), f.prefix) {
 			s.failures = append(s.failures[:i], s.failures[i+1:]...)
+			if f.after {
+				s.routeLocked(r, body)
+			}
 			return f.status, obj{"message": "injected failure"}
 		}
 	}
+	return s.routeLocked(r, body)
+}
+
+func (s *Server) routeLocked(r *http.Request, body []byte) (int, any) {
 	if s.limited > 0 {
 		s.limited--
 		return http.StatusForbidden, obj{"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
