@@ -54,9 +54,11 @@ type CreateBranch struct {
 	From   string // the tag, e.g. v1.31.3
 }
 
-func (e CreateBranch) Key() string    { return "branch:" + e.Branch }
-func (e CreateBranch) String() string { return fmt.Sprintf("create the branch %s from the tag %s", e.Branch, e.From) }
-func (CreateBranch) isEffect()        {}
+func (e CreateBranch) Key() string { return "branch:" + e.Branch }
+func (e CreateBranch) String() string {
+	return fmt.Sprintf("create the branch %s from the tag %s", e.Branch, e.From)
+}
+func (CreateBranch) isEffect() {}
 
 // BranchMissing records, when a hotfix cut opens, that its branch does not exist yet: no
 // stage may start until it is created (RequestBranch).
