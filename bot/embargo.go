@@ -70,8 +70,13 @@ func (e *embargo) observeAs(key string, c *cutbot.Cut) {
 	e.secrets[key] = res
 }
 
+// reExample is a command example in code ("`/release cut v1.31.3`"), as help shows them: it
+// names a version as an example, not a cut, and is not looked at.
+var reExample = regexp.MustCompile("`/release [^`]*`")
+
 // names reports whether text names an embargoed cut, and which.
 func (e *embargo) names(text string) (string, bool) {
+	text = reExample.ReplaceAllString(text, "")
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for id, res := range e.secrets {

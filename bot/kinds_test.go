@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"sigs.k8s.io/cutbot"
 	"sigs.k8s.io/cutbot/integrations/githubfake"
 )
@@ -122,4 +124,213 @@ func TestHotfixCut(t *testing.T) {
 	mustContain(t, "audit", strings.Join(actions, " "), "branch.missing", "branch.requested", "branch.created")
 	r.run(guest, "log v1.31.4")
 	mustContain(t, "log", r.lastReply(guest), "confirmed creating the hotfix branch", "created the hotfix branch")
+}
+
+const privateID = "G0PRIVATE"
+
+// clickIn presses the latest button labelled label in channel.
+func (r *running) clickIn(user, channel, label string) {
+	r.t.Helper()
+	b, ok := r.fake.FindButton(channel, label)
+	if !ok {
+		r.t.Fatalf("no %q button in %s:\n%s", label, channel, r.fake.Transcript(channel))
+	}
+	ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	id, err := r.fake.Click(ctx, user, channel, b)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.waitHandled(id)
+}
+
+// leaks lists what names the embargoed cut where the public (or guest) can see it: every
+// version of every message in the release channel, the guest's ephemeral replies, the
+// guest's App Home, the issues and comments cutbot wrote on GitHub.
+func leaks(fake interface {
+	Transcript(string) string
+}, r *running, bl *builds, secrets ...string) []string {
+	var seen []string
+	look := func(where, text string) {
+		text = reExample.ReplaceAllString(text, "") // help's examples name versions, not cuts
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				seen = append(seen, where+" names "+s)
+			}
+		}
+	}
+	for _, m := range r.fake.Messages(channelID) {
+		for i, v := range m.Versions {
+			look("release channel message "+m.TS+" version "+itoa(i), v.Text+string(v.Blocks))
+		}
+	}
+	for _, m := range r.fake.Ephemerals(guest) {
+		look("a reply to the guest", m.Text+string(m.Blocks))
+	}
+	if v, ok := r.fake.Home(guest); ok {
+		look("the guest's Home", string(v.Blocks))
+	}
+	for _, req := range bl.gh.Requests("POST ") {
+		if !strings.Contains(req.Path, "/kubernetes-security/") {
+			look("GitHub "+req.Method+" "+req.Path, req.Body)
+		}
+	}
+	for _, req := range bl.gh.Requests("PATCH ") {
+		look("GitHub "+req.Method+" "+req.Path, req.Body)
+	}
+	return seen
+}
+
+// TestEmbargoedCut runs an embargoed security release from open to lift on the fakes, with
+// every command and every kind of message it has (thread, plan, stage lines, a failure and
+// its retry, gates, confirmations, the promotion's line, notes), and looks everywhere public
+// for its version and CVE: nothing until the lift. The cut lives in the private channel, has
+// no issue (no private issue repository is set), builds Kubernetes from the security fork,
+// and waits with "is live" and its public PR comment until a release manager lifts the
+// embargo; then the public thread appears with the history, and they go out.
+func TestEmbargoedCut(t *testing.T) {
+	fake := workspace(t)
+	fake.AddPrivateChannel(privateID, "release-managers-private", fake.Options().BotUserID, alice, bob)
+	bl := newBuilds(t)
+	edit := func(cfg *Config) { bl.configure(cfg); cfg.PrivateChannel = privateID }
+	r := startBotEdit(t, fake, "", nil, edit)
+	secrets := []string{"v1.31.3", "CVE-2026-1234"}
+
+	r.run(alice, `cut v1.31.3 --embargo "CVE-2026-1234" --k8s-org kubernetes-security --k8s-ref release-1.31`)
+	mustContain(t, "reply", r.lastReply(alice), "Opened the cut")
+	priv := func() string { return fake.Transcript(privateID) }
+	mustContain(t, "private thread", priv(), ":thread: Release Cut :lock: v1.31.3, embargoed security release (no GH issue: it would be public)",
+		"embargo: CVE-2026-1234 (private until `/release lift v1.31.3`)", "Kubernetes from `kubernetes-security@release-1.31`",
+		":lock: No cut issue: an embargoed cut is not tracked in a public repository, and CUTBOT_PRIVATE_ISSUE_REPO is not set.")
+
+	// Everyone's commands: the guest sees nothing of it; release managers do, privately.
+	for _, cmd := range []string{"status", "status v1.31.3", "log v1.31.3", "help", "schedule", "reminders", "lift v1.31.3", "next v1.31.3", "picks", "known-issues release-1.31"} {
+		r.run(guest, cmd)
+	}
+	var toGuest []string
+	for _, m := range fake.Ephemerals(guest) {
+		toGuest = append(toGuest, fake.Text(m))
+	}
+	mustContain(t, "guest replies", strings.Join(toGuest, "\n"), "No cut of that version has been opened", "No active cuts",
+		"Only release managers (@release-managers and @carol) may run `/release lift`")
+	r.openHome(guest)
+	r.run(alice, "status")
+	mustContain(t, "manager status", r.lastReply(alice), "v1.31.3")
+	r.run(bob, "log v1.31.3")
+	mustContain(t, "manager log", r.lastReply(bob), "opened the cut of v1.31.3")
+	r.openHome(alice)
+
+	// The stages, with a failure and a retry, the gates, the confirmations.
+	r.run(alice, "next v1.31.3")
+	if subs := lastBuildSubs(t, bl); subs["_K8S_ORG"] != "kubernetes-security" || subs["_K8S_REPO"] != "kubernetes" || subs["_K8S_REF"] != "release-1.31" {
+		t.Errorf("the stage does not build from the security fork: %v", subs)
+	}
+	bl.cb.Fail(bl.lastBuild(t), 1, "step failed")
+	bl.poll(t)
+	r.run(alice, "retry v1.31.3")
+	bl.cb.Succeed(bl.lastBuild(t))
+	bl.poll(t)
+	r.clickIn(alice, privateID, "Next stage")
+	bl.cb.Succeed(bl.lastBuild(t))
+	bl.poll(t)
+	r.run(alice, "gates v1.31.3")
+	r.run(alice, "next v1.31.3")
+	r.clickIn(alice, privateID, "Confirm No-mock Stage")
+	bl.cb.Succeed(bl.lastBuild(t))
+	bl.poll(t)
+	pr := bl.gh.AddPR("kubernetes/k8s.io", "releng: Image promotion for kubernetes v1.31.3", "kubernetes-v1.31.3-image-promotion", "alice", "approved", "lgtm")
+	bl.poll(t)
+	sha := bl.gh.Merge("kubernetes/k8s.io", pr)
+	bl.gh.SetStatus("kubernetes/k8s.io", sha, "post-k8sio-image-promo", "success", "https://prow.k8s.io/view/x/1")
+	bl.poll(t)
+	r.clickIn(alice, privateID, "Next stage")
+	r.clickIn(alice, privateID, "Confirm No-mock Release")
+	bl.cb.Succeed(bl.lastBuild(t))
+	bl.poll(t)
+	bl.gh.AddRelease(k8s, "v1.31.3")
+	bl.poll(t)
+	r.run(alice, "announce v1.31.3 https://groups.google.com/a/kubernetes.io/g/dev/c/sec")
+	r.run(guest, "status v1.31.3")
+	r.openHome(guest)
+
+	if got := leaks(fake, r, bl, secrets...); len(got) > 0 {
+		t.Fatalf("the embargoed cut leaked before the lift:\n%s", strings.Join(got, "\n"))
+	}
+	if n := len(bl.gh.Requests("POST /repos/kubernetes/sig-release/issues")); n != 0 {
+		t.Errorf("%d public issues opened for an embargoed cut", n)
+	}
+	if c := bl.gh.CommentsOn("kubernetes/k8s.io", pr); len(c) != 0 {
+		t.Errorf("the promotion PR got comments before the lift: %q", c)
+	}
+	if strings.Contains(priv(), "is live! (shoutout") {
+		t.Error("\"is live\" before the lift")
+	}
+	for _, c := range fake.Calls("chat.postMessage", "chat.update", "chat.postEphemeral", "views.publish") {
+		if c.Error != "" {
+			t.Logf("%s %s: %s", c.Method, c.Params.Get("channel"), c.Error)
+		}
+	}
+	if n := r.bot.embargo.refusals(); n != 0 {
+		t.Errorf("the guard had to refuse %d writes: a caller forgot the embargo", n)
+	}
+	// The guard holds even against a caller that forgets: a public post naming the cut is
+	// refused, one in the private channel goes out.
+	if _, _, err := r.bot.api.PostMessage(channelID, slackMsgText("v1.31.3 is almost out")); err == nil || !strings.Contains(err.Error(), "cutbot_embargoed") {
+		t.Errorf("a public post naming the embargoed cut was not refused: %v", err)
+	}
+	if _, _, err := r.bot.api.PostMessage(privateID, slackMsgText("v1.31.3 is almost out")); err != nil {
+		t.Errorf("a private post was refused: %v", err)
+	}
+	if got := leaks(fake, r, bl, secrets...); len(got) > 0 {
+		t.Fatalf("leaked: %s", strings.Join(got, "\n"))
+	}
+
+	// The lift: recorded; the public thread with the history, "is live" in it, the comment.
+	r.run(alice, "lift v1.31.3")
+	mustContain(t, "lift reply", r.lastReply(alice), "Lifted the embargo", "\"Is live\" follows in it.")
+	ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	if err := fake.WaitFor(ctx, func() bool { return strings.Contains(fake.Transcript(channelID), "is live!") }); err != nil {
+		t.Fatalf("no \"is live\" after the lift:\n%s", fake.Transcript(channelID))
+	}
+	public := fake.Transcript(channelID)
+	mustContain(t, "public thread", public, ":thread: Release Cut v1.31.3, security release (CVE-2026-1234)", "embargo lifted by @alice", "*History*", "lifted the embargo",
+		"cutbot (replied to a thread, also sent to the channel)\n  :kubernetes: Kubernetes v1.31.3 is live!", "https://groups.google.com/a/kubernetes.io/g/dev/c/sec")
+	mustContain(t, "private note", priv(), ":unlock: @alice lifted the embargo (CVE-2026-1234).")
+	if err := fake.WaitFor(ctx, func() bool { return len(bl.gh.CommentsOn("kubernetes/k8s.io", pr)) == 1 }); err != nil {
+		t.Errorf("the promotion PR's comment did not follow the lift: %q", bl.gh.CommentsOn("kubernetes/k8s.io", pr))
+	}
+	r.run(alice, "lift v1.31.3")
+	mustContain(t, "twice", r.lastReply(alice), "the embargo was already lifted by @alice")
+	r.run(guest, "log v1.31.3 2")
+	mustContain(t, "guest log after", r.lastReply(guest), "lifted the embargo")
+}
+
+func slackMsgText(s string) slack.MsgOption { return slack.MsgOptionText(s, false) }
+
+// TestPrivateChannelChecked: cutbot refuses to start when the channel of embargoed cuts is
+// public, is the release channel, or does not have cutbot in it; a good one is reported.
+func TestPrivateChannelChecked(t *testing.T) {
+	fake := workspace(t)
+	fake.AddChannel("C0PUBLIC", "random", fake.Options().BotUserID, alice)
+	fake.AddPrivateChannel("G0NOBOT", "secret", alice)
+	fake.AddPrivateChannel(privateID, "release-managers-private", fake.Options().BotUserID, alice)
+	opts := fake.Options()
+	probe := func(private string) (Workspace, error) {
+		return Probe(context.Background(), Config{AppToken: opts.AppToken, BotToken: opts.BotToken, APIURL: fake.APIURL(), Channel: channelID, PrivateChannel: private, ManagersGroup: groupID})
+	}
+	for private, want := range map[string]string{
+		"C0PUBLIC": "CUTBOT_PRIVATE_CHANNEL C0PUBLIC (#random) is public",
+		channelID:  "is the release channel",
+		"G0NOBOT":  "channel_not_found: give the id of a private channel and /invite @cutbot there", // Slack hides a private channel from a bot not in it
+		"G0NONE":   "CUTBOT_PRIVATE_CHANNEL G0NONE: conversations.info",
+	} {
+		if _, err := probe(private); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("private channel %s: %v, want %q", private, err, want)
+		}
+	}
+	ws, err := probe(privateID)
+	if err != nil || ws.PrivateChannel != "#release-managers-private (private)" {
+		t.Errorf("good private channel: %+v, %v", ws, err)
+	}
 }

@@ -552,7 +552,10 @@ func (h *Handlers) status(x *execution) (Reply, error) {
 		return ErrorReply{Message: cutbot.ErrorMessage(err), Usage: x.inv.Command}, nil
 	}
 	c, err := h.store.LatestCut(ctx, v)
-	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND || err == nil && h.hiddenFrom(ctx, x.req.UserID, c) {
+	if err == nil && h.hiddenFrom(ctx, x.req.UserID, c) {
+		return nil, errHidden
+	}
+	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND {
 		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "No cut of %s has been opened. `/release status` lists the active cuts.", v)
 	}
 	if err != nil {
@@ -647,7 +650,10 @@ func (h *Handlers) timeline(x *execution) (Reply, error) {
 		return ErrorReply{Message: cutbot.ErrorMessage(err), Usage: x.inv.Command}, nil
 	}
 	c, err := h.store.LatestCut(x.ctx, v)
-	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND || err == nil && h.hiddenFrom(x.ctx, x.req.UserID, c) {
+	if err == nil && h.hiddenFrom(x.ctx, x.req.UserID, c) {
+		return nil, errHidden
+	}
+	if cutbot.ErrorCode(err) == cutbot.ENOTFOUND {
 		return nil, cutbot.Errorf(cutbot.ENOTFOUND, "%s has never been cut: there is no timeline to show. `/release status` lists the active cuts.", v)
 	} else if err != nil {
 		return nil, err

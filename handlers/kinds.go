@@ -80,6 +80,10 @@ func (h *Handlers) hiddenFrom(ctx context.Context, user string, c *cutbot.Cut) b
 	return err != nil || !ok
 }
 
+// errHidden answers a non-manager who names an embargoed cut as if there were none, without
+// naming the version back (the reply would be refused: it names an embargoed cut).
+var errHidden = cutbot.Errorf(cutbot.ENOTFOUND, "No cut of that version has been opened. `/release status` lists the active cuts.")
+
 // visible are the cuts user may see.
 func (h *Handlers) visible(ctx context.Context, user string, cuts []*cutbot.Cut) []*cutbot.Cut {
 	out := cuts[:0:0]
