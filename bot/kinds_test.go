@@ -10,6 +10,7 @@ import (
 
 	"sigs.k8s.io/cutbot"
 	"sigs.k8s.io/cutbot/integrations/githubfake"
+	"sigs.k8s.io/cutbot/integrations/schedule"
 )
 
 // lastBuildSubs are the substitutions of the newest build the fake Cloud Build holds.
@@ -332,5 +333,63 @@ func TestPrivateChannelChecked(t *testing.T) {
 	ws, err := probe(privateID)
 	if err != nil || ws.PrivateChannel != "#release-managers-private (private)" {
 		t.Errorf("good private channel: %+v, %v", ws, err)
+	}
+}
+
+// realSchedule is kubernetes/website's schedule.yaml as of October 2024 (a copy kept by the
+// schedule package's tests): release-1.31's v1.31.1 came out on 2024-09-11, release-1.30's
+// v1.30.5 on 2024-09-10.
+const realSchedule = "../integrations/schedule/testdata/website/schedule.yaml"
+
+// TestTimingGuard holds patch cuts to the playbook's 2 to 4 weeks on the real schedule.yaml
+// dates: a cut 2 days after the branch's last release (its GitHub release) or 10 days after
+// (the calendar's previous patch) needs --force "reason", recorded and said in the thread;
+// a branch 29 days without a patch while a cherry-pick merged on it is reminded once.
+func TestTimingGuard(t *testing.T) {
+	fake := workspace(t)
+	bl := newBuilds(t)
+	bl.clock.Add(time.Date(2024, 9, 20, 16, 0, 0, 0, time.UTC).Sub(bl.clock.Now()))
+	bl.gh.AddReleaseAt(k8s, "v1.31.2", time.Date(2024, 9, 18, 14, 0, 0, 0, time.UTC))
+	bl.gh.AddPullRequest(k8s, githubfake.PR{Number: 127900, Title: "Automated cherry pick of #127000: fix", Base: "release-1.30", HeadRef: "automated-cherry-pick-of-#127000-upstream-release-1.30",
+		HeadSHA: "sha127900", State: "closed", Merged: true, CreatedAt: time.Date(2024, 9, 20, 0, 0, 0, 0, time.UTC), MergedAt: time.Date(2024, 9, 25, 0, 0, 0, 0, time.UTC)})
+	r := startBotEdit(t, fake, "", bl, func(c *Config) {
+		c.Calendars = []cutbot.CalendarSource{&schedule.Source{Spec: realSchedule}}
+		c.BoardBranches = []string{"release-1.30"}
+	})
+
+	r.run(alice, "cut v1.31.3")
+	mustContain(t, "GitHub's date", r.lastReply(alice), "v1.31.3 would come 2 days after v1.31.2 (2024-09-18, from its GitHub release)", "at least 14 days", `Add --force "reason" to cut it now`)
+	r.run(alice, "cut v1.30.7 --dry-run")
+	mustContain(t, "dry run", r.lastReply(alice), "It would be refused: v1.30.7 would come 10 days after v1.30.5 (2024-09-10, from the calendar)")
+	if cuts, _ := r.store.ActiveCuts(context.Background()); len(cuts) != 0 {
+		t.Fatalf("a refused cut was opened: %v", cuts)
+	}
+	r.run(alice, `cut v1.30.7 --force "CVE fix cannot wait"`)
+	mustContain(t, "forced", r.lastReply(alice), "Opened the cut")
+	mustContain(t, "thread", fake.Transcript(channelID), ":hourglass: @alice cut sooner than the timing guard allows: v1.30.7 would come 10 days after v1.30.5 (2024-09-10, from the calendar)", "cut anyway: CVE fix cannot wait")
+	c := activeCut(t, r.store, "v1.30.7")
+	forced := 0
+	for _, e := range c.Audit {
+		if e.Action == "timing.forced" && e.Actor == alice && strings.Contains(e.Detail, "CVE fix cannot wait") {
+			forced++
+		}
+	}
+	if forced != 1 {
+		t.Errorf("timing.forced recorded %d times: %+v", forced, c.Audit)
+	}
+
+	// 29 days after v1.30.5, with a cherry-pick merged since: reminded once.
+	bl.clock.Add(time.Date(2024, 10, 9, 16, 0, 0, 0, time.UTC).Sub(bl.clock.Now()))
+	r.runJob("board")
+	r.runJob("digest")
+	r.runJob("digest")
+	var gaps []string
+	for _, m := range topLevel(fake.Messages(channelID)) {
+		if strings.HasPrefix(m.Text, ":hourglass:") {
+			gaps = append(gaps, m.Text)
+		}
+	}
+	if len(gaps) != 1 || !strings.Contains(gaps[0], "release-1.30 has gone 29 days without a patch release (the last, v1.30.5, on 2024-09-10) and 1 cherry-pick has merged on it since") {
+		t.Errorf("gap reminders %q, want one for release-1.30", gaps)
 	}
 }
