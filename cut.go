@@ -186,6 +186,10 @@ type Cut struct {
 	// MissingBranch is the hotfix branch the cut runs from while it does not exist yet: no
 	// stage starts before it is created (RequestBranch).
 	MissingBranch string
+	// Autopilot says whether cutbot takes the cut's routine steps by itself (see
+	// AutopilotStep); AutoTried are the stages it has taken.
+	Autopilot bool
+	AutoTried []StageKind
 	// Lifted is when a release manager lifted the embargo of an embargoed cut (LiftedBy).
 	Lifted   time.Time
 	LiftedBy string
@@ -361,6 +365,7 @@ func (c *Cut) clone() *Cut {
 	}
 	n.ConfirmationOutcomes = maps.Clone(c.ConfirmationOutcomes)
 	n.Journal = slices.Clone(c.Journal)
+	n.AutoTried = slices.Clone(c.AutoTried)
 	return &n
 }
 

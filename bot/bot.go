@@ -45,12 +45,14 @@ type Config struct {
 	PrivateIssueRepo string
 	// The release timing guard (0: the defaults, negative: off).
 	MinPatchGap, MaxPatchGap time.Duration
-	ManagersGroup            string // usergroup id of the release managers
-	Managers                 []string
-	Command                  string // the slash command, default "/release"
-	HTTPClient               *http.Client
-	Clock                    cutbot.Clock
-	Log                      *slog.Logger
+	// Autopilot takes new cuts' routine steps; PatchNoMock leaves patch cuts' mock pair out.
+	Autopilot, PatchNoMock bool
+	ManagersGroup          string // usergroup id of the release managers
+	Managers               []string
+	Command                string // the slash command, default "/release"
+	HTTPClient             *http.Client
+	Clock                  cutbot.Clock
+	Log                    *slog.Logger
 	// HandleTimeout bounds the work of one command. Default 2 minutes.
 	HandleTimeout time.Duration
 	// ShutdownGrace is how long Run waits, after its context ends, for commands in
@@ -264,6 +266,8 @@ func New(cfg Config, st Store) (*Bot, error) {
 		PrivateIssueRepo: cfg.PrivateIssueRepo,
 		MinPatchGap:      cfg.MinPatchGap,
 		MaxPatchGap:      cfg.MaxPatchGap,
+		Autopilot:        cfg.Autopilot,
+		PatchNoMock:      cfg.PatchNoMock,
 	})
 	if err := b.setupCron(); err != nil {
 		return nil, err

@@ -173,7 +173,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 	// The usage of the command comes with the error.
 	r.run(alice, "cut v1.31.3 --forse x")
-	mustContain(t, "usage", r.lastReply(alice), "*Usage:* `/release cut VERSION [--type TYPE] [--branch BRANCH] [--hotfix] [--embargo \"CVE-…\"] [--k8s-org ORG] [--k8s-repo REPO] [--k8s-ref REF] [--no-mock-run] [--issue NUMBER] [--force \"REASON\"] [--dry-run]`", "Examples:")
+	mustContain(t, "usage", r.lastReply(alice), "*Usage:* `/release cut VERSION [--type TYPE] [--branch BRANCH] [--hotfix] [--embargo \"CVE-…\"] [--k8s-org ORG] [--k8s-repo REPO] [--k8s-ref REF] [--no-mock-run] [--mock-run] [--no-start] [--issue NUMBER] [--force \"REASON\"] [--dry-run]`", "Examples:")
 	if msgs := fake.Messages(channelID); len(msgs) != 0 {
 		t.Errorf("bad input posted %d messages", len(msgs))
 	}
@@ -187,7 +187,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 	r := startBot(t, fake, "")
 	r.run(guest, "help")
 	mustContain(t, "help", r.lastReply(guest),
-		"`/release cut VERSION [--type TYPE] [--branch BRANCH] [--hotfix] [--embargo \"CVE-…\"] [--k8s-org ORG] [--k8s-repo REPO] [--k8s-ref REF] [--no-mock-run] [--issue NUMBER] [--force \"REASON\"] [--dry-run]`", "Who: release managers (--dry-run: anyone)",
+		"`/release cut VERSION [--type TYPE] [--branch BRANCH] [--hotfix] [--embargo \"CVE-…\"] [--k8s-org ORG] [--k8s-repo REPO] [--k8s-ref REF] [--no-mock-run] [--mock-run] [--no-start] [--issue NUMBER] [--force \"REASON\"] [--dry-run]`", "Who: release managers (--dry-run: anyone)",
 		"`/release status [VERSION]`", "`/release abort VERSION --reason \"REASON\"`", "`/release help [COMMAND]`", "Who: anyone")
 	r.run(guest, "")
 	mustContain(t, "empty command", r.lastReply(guest), "Commands:")

@@ -193,8 +193,8 @@ func TestEmbargoedCut(t *testing.T) {
 	fake := workspace(t)
 	fake.AddPrivateChannel(privateID, "release-managers-private", fake.Options().BotUserID, alice, bob)
 	bl := newBuilds(t)
-	edit := func(cfg *Config) { bl.configure(cfg); cfg.PrivateChannel = privateID }
-	r := startBotEdit(t, fake, "", nil, edit)
+	edit := func(cfg *Config) { cfg.PrivateChannel = privateID }
+	r := startBotEdit(t, fake, "", bl, edit)
 	secrets := []string{"v1.31.3", "CVE-2026-1234"}
 
 	r.run(alice, `cut v1.31.3 --embargo "CVE-2026-1234" --k8s-org kubernetes-security --k8s-ref release-1.31`)

@@ -155,6 +155,8 @@ func init() {
 				{Name: "k8s-repo", Value: "REPO", Help: "… this repository (_K8S_REPO)"},
 				{Name: "k8s-ref", Value: "REF", Help: "… at this ref (_K8S_REF)"},
 				{Name: "no-mock-run", Help: "skip the mock stage and mock release"},
+				{Name: "mock-run", Help: "run the mock stage and mock release on a patch cut although CUTBOT_PATCH_MOCK_RUN=off"},
+				{Name: "no-start", Help: "no autopilot for this cut: start every stage by hand"},
 				{Name: "issue", Value: "NUMBER", Help: "track the cut in this existing issue of the issue repository instead of opening one"},
 				{Name: "force", Value: `"REASON"`, Help: "cut a version that is not the one krel builds next from its branch (or when GitHub cannot be asked), or a patch less than two weeks after the branch's last release; the reason is recorded"},
 				{Name: "dry-run", Help: "show the plan and change nothing"},

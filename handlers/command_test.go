@@ -65,7 +65,7 @@ func TestParseErrors(t *testing.T) {
 		{"stauts", "Did you mean `status`?", ""},
 		{"cut", "`cut` needs VERSION.", "cut"},
 		{"cut v1.31.3 v1.30.7", "at most 1 argument(s); unexpected \"v1.30.7\"", "cut"},
-		{"cut v1.31.3 --forse x", `Unknown flag "--forse" for ` + "`cut`. `cut` takes --type, --branch, --hotfix, --embargo, --k8s-org, --k8s-repo, --k8s-ref, --no-mock-run, --issue, --force, --dry-run.", "cut"},
+		{"cut v1.31.3 --forse x", `Unknown flag "--forse" for ` + "`cut`. `cut` takes --type, --branch, --hotfix, --embargo, --k8s-org, --k8s-repo, --k8s-ref, --no-mock-run, --mock-run, --no-start, --issue, --force, --dry-run.", "cut"},
 		{"cut v1.31.3 --type", "--type needs a value: --type TYPE.", "cut"},
 		{"cut v1.31.3 --type --dry-run", "--type needs a value", "cut"},
 		{"cut v1.31.3 --dry-run=yes", "--dry-run is a switch and takes no value", "cut"},
@@ -97,7 +97,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestUsageComesFromTheTable(t *testing.T) {
 	for name, want := range map[string]string{
-		"cut":       "cut VERSION [--type TYPE] [--branch BRANCH] [--hotfix] [--embargo \"CVE-…\"] [--k8s-org ORG] [--k8s-repo REPO] [--k8s-ref REF] [--no-mock-run] [--issue NUMBER] [--force \"REASON\"] [--dry-run]",
+		"cut":       "cut VERSION [--type TYPE] [--branch BRANCH] [--hotfix] [--embargo \"CVE-…\"] [--k8s-org ORG] [--k8s-repo REPO] [--k8s-ref REF] [--no-mock-run] [--mock-run] [--no-start] [--issue NUMBER] [--force \"REASON\"] [--dry-run]",
 		"status":    "status [VERSION]",
 		"abort":     `abort VERSION --reason "REASON"`,
 		"help":      "help [COMMAND]",

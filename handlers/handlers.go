@@ -93,6 +93,12 @@ type Deps struct {
 	// cherry-picks merged on it is reminded once. 0: the defaults; negative: off.
 	MinPatchGap time.Duration
 	MaxPatchGap time.Duration
+
+	// Autopilot takes the routine steps of new cuts (see cutbot.AutopilotStep) unless a cut is
+	// opened with --no-start. PatchNoMock leaves the mock pair out of patch cuts unless a cut
+	// asks for it with --mock-run.
+	Autopilot   bool
+	PatchNoMock bool
 }
 
 // Handlers runs /release commands, button presses, polls and reminders. Every change to a
@@ -131,6 +137,8 @@ type Handlers struct {
 	privateChannel   string
 	privateIssueRepo string
 	minGap, maxGap   time.Duration
+	autopilot        bool
+	patchNoMock      bool
 }
 
 // New returns Handlers using deps.
@@ -164,6 +172,7 @@ func New(deps Deps) *Handlers {
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
 		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel, observe: deps.Observer, board: newBoard(deps)}
 	h.privateChannel, h.privateIssueRepo = deps.PrivateChannel, deps.PrivateIssueRepo
+	h.autopilot, h.patchNoMock = deps.Autopilot, deps.PatchNoMock
 	h.minGap, h.maxGap = cmp.Or(deps.MinPatchGap, cutbot.DefaultMinPatchGap), cmp.Or(deps.MaxPatchGap, cutbot.DefaultMaxPatchGap)
 	h.lanes.onPanic = h.recovered
 	h.lanes.after = h.showChanged
@@ -334,7 +343,7 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 	}
 	if inv.Has("dry-run") {
 		// The dry run builds the cut the real path would, and lists what it would carry out.
-		c, err := h.newCut(spec, x.req.UserID, issueNumber)
+		c, err := h.newCut(spec, x.req.UserID, issueNumber, inv.Has("no-start"))
 		if err != nil {
 			return nil, err
 		}
@@ -385,7 +394,7 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		}
 		linked = &is
 	}
-	c, err := h.newCut(spec, x.req.UserID, issueNumber)
+	c, err := h.newCut(spec, x.req.UserID, issueNumber, inv.Has("no-start"))
 	if err != nil {
 		return nil, err
 	}
@@ -434,7 +443,19 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 	case !posted:
 		return CutReply{Cut: c, Brief: true, Headline: "Opened the cut; its thread is on its way to the release channel (Slack takes about one message a second there)."}, nil
 	}
-	return CutReply{Cut: c, Brief: true, Headline: "Opened the cut."}, nil
+	return CutReply{Cut: c, Brief: true, Headline: "Opened the cut." + autopilotSays(c)}, nil
+}
+
+// autopilotSays tells the opener of a cut what autopilot will do.
+func autopilotSays(c *cutbot.Cut) string {
+	if !c.Autopilot {
+		return ""
+	}
+	first := "The mock stage starts now"
+	if c.Spec.NoMockRun {
+		first = "The gates are checked now"
+	}
+	return " " + first + "; cutbot asks you to confirm the no-mock stage once the gates pass, and the no-mock release once the images are promoted (`--no-start` opens a cut without autopilot)."
 }
 
 // postAndWait posts the cut's message key now (after looking for it, if an earlier try may
@@ -476,7 +497,7 @@ func (h *Handlers) postAndWait(ctx context.Context, c *cutbot.Cut, key string) (
 
 // newCut is a new cut of spec as the real path opens it, with the intents of what opening
 // needs done: its thread and plan, and its issue.
-func (h *Handlers) newCut(spec cutbot.CutSpec, by string, issueNumber int) (*cutbot.Cut, error) {
+func (h *Handlers) newCut(spec cutbot.CutSpec, by string, issueNumber int, noStart bool) (*cutbot.Cut, error) {
 	channel := h.channel
 	if spec.Embargo != "" {
 		channel = h.privateChannel // an embargoed cut lives in the private channel
@@ -485,6 +506,7 @@ func (h *Handlers) newCut(spec cutbot.CutSpec, by string, issueNumber int) (*cut
 	if err != nil {
 		return nil, err
 	}
+	c.Autopilot = h.autopilot && !noStart && h.builder != nil
 	if repo := h.issueRepoOf(spec); h.gh.api != nil && issueNumber == 0 && repo != "" {
 		if _, err := c.Apply(cutbot.IssueIntent{Repo: repo}, h.clock.Now()); err != nil {
 			return nil, err
@@ -515,7 +537,11 @@ func (h *Handlers) specOf(v cutbot.Version, typ cutbot.ReleaseType, inv Invocati
 		}
 		branch = hf
 	}
-	spec, err := cutbot.NewCutSpec(v, typ, branch, inv.Has("no-mock-run"))
+	if inv.Has("mock-run") && inv.Has("no-mock-run") {
+		return cutbot.CutSpec{}, cutbot.Errorf(cutbot.EINVALID, "--mock-run and --no-mock-run contradict each other: give one")
+	}
+	noMock := inv.Has("no-mock-run") || h.patchNoMock && v.IsPatch() && !inv.Has("mock-run")
+	spec, err := cutbot.NewCutSpec(v, typ, branch, noMock)
 	if err != nil {
 		return spec, err
 	}

@@ -296,7 +296,7 @@ func (h *Handlers) settle(ctx context.Context, c *cutbot.Cut) *cutbot.Cut {
 		}
 	}
 	h.syncIssue(ctx, c)
-	return c
+	return h.drive(ctx, c)
 }
 
 // settleLater queues a settle of the cut on its lane.

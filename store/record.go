@@ -44,6 +44,8 @@ type cutRecord struct {
 	Missing     string                   `json:"missing_branch,omitempty"`
 	Lifted      time.Time                `json:"lifted,omitzero"`
 	LiftedBy    string                   `json:"lifted_by,omitempty"`
+	Autopilot   bool                     `json:"autopilot,omitempty"`
+	AutoTried   []string                 `json:"auto_tried,omitempty"`
 }
 
 // effectRecord is one intent of a cut's journal: a tagged union of the domain's effects.
@@ -226,6 +228,10 @@ func fromCut(c *cutbot.Cut) cutRecord {
 	r.Attention = c.Attention
 	r.Embargo, r.K8sOrg, r.K8sRepo, r.K8sRef = c.Spec.Embargo, c.Spec.Source.Org, c.Spec.Source.Repo, c.Spec.Source.Ref
 	r.Missing, r.Lifted, r.LiftedBy = c.MissingBranch, c.Lifted, c.LiftedBy
+	r.Autopilot = c.Autopilot
+	for _, k := range c.AutoTried {
+		r.AutoTried = append(r.AutoTried, string(k))
+	}
 	for _, e := range c.Journal {
 		r.Journal = append(r.Journal, fromEffect(e))
 	}
@@ -247,6 +253,7 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 		MissingBranch: r.Missing,
 		Lifted:        r.Lifted,
 		LiftedBy:      r.LiftedBy,
+		Autopilot:     r.Autopilot,
 		Status:        cutbot.CutStatus(r.Status),
 		Channel:       r.Channel,
 		OpenedBy:      r.OpenedBy,
@@ -254,6 +261,9 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 		EndedAt:       r.EndedAt,
 		AbortReason:   r.AbortReason,
 		Messages:      make(map[string]cutbot.MessageRef, len(r.Messages)),
+	}
+	for _, k := range r.AutoTried {
+		c.AutoTried = append(c.AutoTried, cutbot.StageKind(k))
 	}
 	for _, sr := range r.Stages {
 		s := cutbot.Stage{Kind: cutbot.StageKind(sr.Kind), Skipped: sr.Skipped}

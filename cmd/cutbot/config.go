@@ -70,6 +70,8 @@ type Config struct {
 
 	PrivateChannel   string
 	PrivateIssueRepo string
+	Autopilot        string
+	PatchMockRun     string
 	MinPatchGap      time.Duration
 	MaxPatchGap      time.Duration
 
@@ -137,6 +139,10 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.MinPatchGap }},
 	{Env: "CUTBOT_MAX_PATCH_GAP", Flag: "max-patch-gap", Default: "672h", Help: "A branch this long without a patch release while cherry-picks merged on it is reminded once in the release channel (672h: four weeks). 0: no reminder.",
 		field: func(c *Config) any { return &c.MaxPatchGap }},
+	{Env: "CUTBOT_AUTOPILOT", Flag: "autopilot", Default: "on", Help: "on: a new cut starts its mock stage at once, the mock release when the stage succeeds, checks the gates and asks its opener to confirm the no-mock stage, and asks to confirm the no-mock release once the images are promoted; failures stop it. off: every stage by hand. `/release cut --no-start` turns it off for one cut.",
+		field: func(c *Config) any { return &c.Autopilot }},
+	{Env: "CUTBOT_PATCH_MOCK_RUN", Flag: "patch-mock-run", Default: "on", Help: "on: patch cuts run the mock stage and mock release first, as the seed process has it. off: patch cuts leave them out (the 2026 handbook made them optional) unless a cut asks with --mock-run.",
+		field: func(c *Config) any { return &c.PatchMockRun }},
 	{Env: "CUTBOT_MANAGERS_GROUP", Flag: "managers-group", Help: "Usergroup id (S…) of the release managers; its members may run commands that change anything.",
 		field: func(c *Config) any { return &c.ManagersGroup }},
 	{Env: "CUTBOT_MANAGERS", Flag: "managers", Help: "Extra user ids (U…), comma-separated, who may too.",
@@ -409,6 +415,11 @@ func (c *Config) validate() error {
 	}
 	if c.BoardHistory <= 0 {
 		bad("CUTBOT_BOARD_HISTORY %s: give how far back closed cherry-picks are read, e.g. 1080h", c.BoardHistory)
+	}
+	for name, v := range map[string]string{"CUTBOT_AUTOPILOT": c.Autopilot, "CUTBOT_PATCH_MOCK_RUN": c.PatchMockRun} {
+		if v != "on" && v != "off" {
+			bad("%s %q: use on or off", name, v)
+		}
 	}
 	if c.MinPatchGap < 0 || c.MaxPatchGap < 0 {
 		bad("CUTBOT_MIN_PATCH_GAP and CUTBOT_MAX_PATCH_GAP are durations such as 336h, or 0 for off")

@@ -66,6 +66,8 @@ var arrivals = map[string]arrival{
 	"CUTBOT_PRIVATE_ISSUE_REPO":     {"sec/issues", "sec/issues", func(c Config) any { return c.PrivateIssueRepo }},
 	"CUTBOT_MIN_PATCH_GAP":          {"240h", 240 * time.Hour, func(c Config) any { return c.MinPatchGap }},
 	"CUTBOT_MAX_PATCH_GAP":          {"720h", 720 * time.Hour, func(c Config) any { return c.MaxPatchGap }},
+	"CUTBOT_AUTOPILOT":              {"off", "off", func(c Config) any { return c.Autopilot }},
+	"CUTBOT_PATCH_MOCK_RUN":         {"off", "off", func(c Config) any { return c.PatchMockRun }},
 	"CUTBOT_CALENDARS":              {"github:kubernetes/website/data/releases/schedule.yaml, /etc/eol.yaml", []string{"github:kubernetes/website/data/releases/schedule.yaml", "/etc/eol.yaml"}, func(c Config) any { return c.Calendars }},
 	"CUTBOT_TIMEZONE":               {"Europe/Berlin", "Europe/Berlin", func(c Config) any { return c.Timezone }},
 	"CUTBOT_REMINDER_TIME":          {"10:30", "10:30", func(c Config) any { return c.ReminderTime }},

@@ -321,6 +321,8 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		PrivateIssueRepo: cfg.PrivateIssueRepo,
 		MinPatchGap:      offIfZero(cfg.MinPatchGap),
 		MaxPatchGap:      offIfZero(cfg.MaxPatchGap),
+		Autopilot:        cfg.Autopilot == "on",
+		PatchNoMock:      cfg.PatchMockRun == "off",
 		Log:              log,
 		OnHandled:        m.OnHandled,
 		OnPolled:         m.OnPolled,

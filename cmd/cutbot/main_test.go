@@ -195,10 +195,13 @@ func TestSandboxPlaysTheExampleScript(t *testing.T) {
 		"-> Image promotion is :white_check_mark:",
 		":kubernetes: Kubernetes v1.31.3 is live! (shoutout to @you for helping cut the release)",
 		"- [x] Collect metrics",
-		"cutbot edited a message in #release-management:\n      :thread: Release Cut v1.30.7",
-		":no_entry: @you aborted the cut of v1.30.7: cherry-pick #128000 must land first",
+		"Opened the cut. The mock stage starts now",
+		":warning: *Confirm No-mock Stage of v1.30.7*: it creates real artifacts.",
+		":warning: *Confirm No-mock Release of v1.30.7*: it creates real artifacts.",
+		":kubernetes: Kubernetes v1.30.7 is live! (shoutout to @you for helping cut the release)",
+		":no_entry: @you aborted the cut of v1.29.11: cherry-pick #128000 must land first",
 		"── the channel as it stands ──",
-		"*Active cuts (1):*",
+		"No active cuts.",
 	} {
 		if !strings.Contains(got, w) {
 			t.Errorf("sandbox output lacks %q", w)

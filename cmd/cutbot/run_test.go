@@ -70,6 +70,8 @@ func newRunWorld(t *testing.T, schedule string) *runWorld {
 		"CUTBOT_CALENDARS":      "github:kubernetes/website/data/releases/schedule.yaml",
 		"CUTBOT_REMINDER_TIME":  "00:00",
 		"CUTBOT_REMINDER_LEADS": "1",
+		// These tests start each stage by hand; the sandbox and TestAutopilot* play autopilot.
+		"CUTBOT_AUTOPILOT": "off",
 	}
 	return w
 }
