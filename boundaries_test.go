@@ -36,11 +36,12 @@ func listPackages(t *testing.T) []pkg {
 
 // sdks are the outside systems' libraries; each may be imported only by its home packages.
 var sdks = map[string][]string{
-	"github.com/slack-go/slack":      {"sigs.k8s.io/cutbot/bot", "sigs.k8s.io/cutbot/cmd/", "sigs.k8s.io/cutbot/integrations/slack"},
-	"go.etcd.io/bbolt":               {"sigs.k8s.io/cutbot/store"},
-	"github.com/google/go-github":    {"sigs.k8s.io/cutbot/integrations/github"},
-	"cloud.google.com/go/cloudbuild": {"sigs.k8s.io/cutbot/integrations/cloudbuild"},
-	"github.com/robfig/cron":         {"sigs.k8s.io/cutbot/bot"},
+	"github.com/slack-go/slack":              {"sigs.k8s.io/cutbot/bot", "sigs.k8s.io/cutbot/cmd/", "sigs.k8s.io/cutbot/integrations/slack"},
+	"go.etcd.io/bbolt":                       {"sigs.k8s.io/cutbot/store"},
+	"github.com/google/go-github":            {"sigs.k8s.io/cutbot/integrations/github"},
+	"cloud.google.com/go/cloudbuild":         {"sigs.k8s.io/cutbot/integrations/cloudbuild"},
+	"github.com/robfig/cron":                 {"sigs.k8s.io/cutbot/bot"},
+	"github.com/google/go-containerregistry": {"sigs.k8s.io/cutbot/integrations/promotion"},
 }
 
 // TestBoundaries holds the layout of STYLE.md: the domain and handlers import no SDK (not

@@ -69,6 +69,8 @@ type StartStage struct {
 	Force        string
 	BuildVersion string
 	Confirmation string
+	// OpenPR, for the image promotion: cutbot opens the PR itself (OpenPromotionPR).
+	OpenPR bool
 }
 
 // startable checks that stage k may start now, and returns the earlier stages that have not
@@ -172,7 +174,11 @@ func (e StartStage) apply(c *Cut, now time.Time) (*AuditEntry, error) {
 			c.intend(PostMessage{Message: StageMessageKey(e.Stage, n)})
 		}
 	case e.Stage == ImagePromotion:
-		// The line says which kpromo command to run, and becomes the PR's line once found.
+		// The line says which kpromo command to run (or that cutbot opens the PR), and
+		// becomes the PR's line once found.
+		if e.OpenPR {
+			c.intend(OpenPromotionPR{Attempt: n})
+		}
 		c.intend(PostMessage{Message: StageMessageKey(e.Stage, n)})
 	}
 	entry := &AuditEntry{Actor: e.By, Action: "stage.started", Stage: e.Stage, Attempt: n, Detail: forcedDetail(force, unmet)}

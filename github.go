@@ -192,6 +192,8 @@ type PromotionPRFound struct {
 	URL     string
 	Title   string
 	By      string
+	// Opened: cutbot opened it (OpenPromotionPR), with the build links in its body.
+	Opened bool
 }
 
 func (e PromotionPRFound) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
@@ -212,10 +214,20 @@ func (e PromotionPRFound) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 		}
 	}
 	a.Status, a.BuildID, a.LogURL = StatusRunning, e.Ref, e.URL
+	c.done(OpenPromotionPR{Attempt: e.Attempt}.Key())
+	if e.Opened {
+		if a.Outputs == nil {
+			a.Outputs = map[string]string{}
+		}
+		a.Outputs[OutputOpened], a.Outputs[OutputPRComment] = "yes", e.Ref // its body has the links
+	}
 	if a.Outputs[OutputPRComment] != e.Ref {
 		c.intend(CommentBuilds{Attempt: e.Attempt, PR: e.Ref})
 	}
 	detail := fmt.Sprintf("%s %q %s", e.Ref, e.Title, e.URL)
+	if e.Opened {
+		detail = "opened " + detail
+	}
 	return &AuditEntry{Actor: e.By, Action: "fact.promotion_pr", Stage: ImagePromotion, Attempt: e.Attempt, Detail: detail}, nil
 }
 
@@ -267,6 +279,9 @@ func (e PromotionApproved) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 	}
 	first := a.Outputs[OutputApproved] == ""
 	a.Outputs[OutputApproved], a.Outputs[OutputHeld] = "yes", held
+	if e.Held && a.Outputs[OutputOpened] == "yes" && a.Outputs[OutputUnheld] == "" {
+		c.intend(UnholdPromotion{Attempt: e.Attempt, PR: a.BuildID}) // cutbot's own hold
+	}
 	if !first {
 		return nil, nil
 	}

@@ -324,3 +324,20 @@ type ConflictError[T any] struct {
 func (e *ConflictError[T]) Error() string { return "someone else saved it meanwhile" }
 
 func (e *ConflictError[T]) Unwrap() error { return &Error{Code: ECONFLICT, Message: e.Error()} }
+
+// PromotionPR is an image-promotion PR cutbot opened, or the finding that there was nothing
+// to promote (NoOp).
+type PromotionPR struct {
+	PullRequest
+	NoOp   bool
+	Images int // images added to the manifest
+}
+
+// PromotionOpener opens the image-promotion PR of a release, as `kpromo pr` does.
+type PromotionOpener interface {
+	// Open reads the staged images of v's promotion tags and opens the PR (extra is added to
+	// its body), or reports a no-op promotion.
+	Open(ctx context.Context, v Version, extra string) (PromotionPR, error)
+	// Find looks for the PR an earlier Open made.
+	Find(ctx context.Context, v Version) (PromotionPR, bool, error)
+}

@@ -47,12 +47,14 @@ type Config struct {
 	MinPatchGap, MaxPatchGap time.Duration
 	// Autopilot takes new cuts' routine steps; PatchNoMock leaves patch cuts' mock pair out.
 	Autopilot, PatchNoMock bool
-	ManagersGroup          string // usergroup id of the release managers
-	Managers               []string
-	Command                string // the slash command, default "/release"
-	HTTPClient             *http.Client
-	Clock                  cutbot.Clock
-	Log                    *slog.Logger
+	// Promoter opens image-promotion PRs as kpromo pr does (nil: a person runs kpromo).
+	Promoter      cutbot.PromotionOpener
+	ManagersGroup string // usergroup id of the release managers
+	Managers      []string
+	Command       string // the slash command, default "/release"
+	HTTPClient    *http.Client
+	Clock         cutbot.Clock
+	Log           *slog.Logger
 	// HandleTimeout bounds the work of one command. Default 2 minutes.
 	HandleTimeout time.Duration
 	// ShutdownGrace is how long Run waits, after its context ends, for commands in
@@ -241,6 +243,7 @@ func New(cfg Config, st Store) (*Bot, error) {
 		IssueTemplate: cfg.IssueTemplate,
 		TemplatePath:  cfg.IssueTemplatePath,
 		PromotionRepo: cfg.PromotionRepo,
+		Promoter:      cfg.Promoter,
 		ReleaseRepo:   cfg.ReleaseRepo,
 		PublishingBot: cfg.PublishingBot,
 		RemindAfter:   cfg.RemindAfter,

@@ -529,6 +529,12 @@ func (v view) StageLine(c *cutbot.Cut, k cutbot.StageKind, n int) (string, []sla
 func (v view) promotionLine(c *cutbot.Cut, a *cutbot.Attempt) (string, []slack.Block) {
 	if a.BuildID == "" {
 		text := v.promotionNote(c)
+		if c.Intends(cutbot.OpenPromotionPR{Attempt: a.N}.Key()) {
+			text = fmt.Sprintf(":hourglass_flowing_sand: Image promotion of %s: cutbot is opening the PR, as `kpromo pr` does (staged digests into the promoter's manifest, on hold).", c.Version())
+		}
+		if a.Status == cutbot.StatusSucceeded {
+			text = fmt.Sprintf(":white_check_mark: Image promotion of %s: nothing to promote (every staged image is in the manifest already).", c.Version())
+		}
 		if a.Status == cutbot.StatusCancelled {
 			text += "\n-> :no_entry_sign: cancelled: cutbot stopped watching for the PR"
 		}
@@ -570,6 +576,8 @@ func promotionStep(a *cutbot.Attempt) string {
 		return "post-k8sio-image-promo failed; watching for a rerun"
 	case o[cutbot.OutputMergeSHA] != "":
 		return "merged; waiting for post-k8sio-image-promo"
+	case o[cutbot.OutputApproved] == "yes" && o[cutbot.OutputUnheld] == "yes":
+		return "approved; cutbot lifted its hold; waiting for the merge"
 	case o[cutbot.OutputApproved] == "yes" && o[cutbot.OutputHeld] == "yes":
 		return "approved; on hold (/unhold to merge)"
 	case o[cutbot.OutputApproved] == "yes":

@@ -23,6 +23,7 @@ type ghDeps struct {
 	templatePath  string
 	publishingBot string
 	promotionRepo string
+	promoter      cutbot.PromotionOpener // nil: a person runs kpromo pr
 	promotionJob  string
 	releaseRepo   string
 	remindAfter   time.Duration
@@ -50,7 +51,7 @@ func newGHDeps(d Deps) ghDeps {
 		d.RemindAfter = 2 * time.Hour
 	}
 	return ghDeps{api: d.GitHub, testgrid: d.TestGrid, prow: d.Prow, issueRepo: d.IssueRepo, templateText: d.IssueTemplate,
-		templatePath: d.TemplatePath, publishingBot: d.PublishingBot, promotionRepo: d.PromotionRepo, promotionJob: d.PromotionJob,
+		templatePath: d.TemplatePath, publishingBot: d.PublishingBot, promotionRepo: d.PromotionRepo, promoter: d.Promoter, promotionJob: d.PromotionJob,
 		releaseRepo: d.ReleaseRepo, remindAfter: d.RemindAfter, every: d.GitHubEvery, synced: map[string]string{}, lastRead: map[string]time.Time{}}
 }
 
@@ -320,6 +321,62 @@ func (h *Handlers) commentBuilds(ctx context.Context, c *cutbot.Cut, e cutbot.Co
 		return nil, err
 	}
 	return []cutbot.Event{cutbot.PromotionCommented{Attempt: e.Attempt, PR: e.PR}}, nil
+}
+
+// openPromotionPR carries out an OpenPromotionPR: the PR kpromo pr would open, with the
+// build links in its body; or the finding that there is nothing to promote. An uncertain one
+// looks for the PR by its head branch first.
+func (h *Handlers) openPromotionPR(ctx context.Context, c *cutbot.Cut, e cutbot.OpenPromotionPR, uncertain bool) ([]cutbot.Event, error) {
+	p := h.gh.promoter
+	s := c.Stage(cutbot.ImagePromotion)
+	if p == nil || s == nil || s.Current() == nil || s.Current().N != e.Attempt || !s.Status().InFlight() {
+		return []cutbot.Event{cutbot.EffectDone{Key: e.Key()}}, nil // nothing to open any more
+	}
+	v := c.Version()
+	if uncertain {
+		pr, found, err := p.Find(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			h.log.Info("found the promotion PR opened before an interruption", "cut", c.ID, "pr", pr.URL)
+			return []cutbot.Event{cutbot.PromotionPRFound{Attempt: e.Attempt, Ref: pr.Ref(), URL: pr.URL, Title: pr.Title, Opened: true}}, nil
+		}
+	}
+	res, err := p.Open(ctx, v, buildLinks(c, promotionMarker(c.ID)))
+	if err != nil {
+		return nil, err
+	}
+	if res.NoOp {
+		h.log.Info("no-op promotion", "cut", c.ID)
+		return []cutbot.Event{cutbot.PromotionNoop{Attempt: e.Attempt, Detail: fmt.Sprintf("nothing to promote: every staged image of %s is already in the promoter's manifest, so no PR is needed", v)}}, nil
+	}
+	h.log.Info("promotion PR opened", "cut", c.ID, "pr", res.URL, "images", res.Images)
+	return []cutbot.Event{cutbot.PromotionPRFound{Attempt: e.Attempt, Ref: res.Ref(), URL: res.URL, Title: res.Title, Opened: true}}, nil
+}
+
+// unholdPromotion lifts the hold of the promotion PR cutbot opened, once it is approved:
+// "/hold cancel", as a person would, once (looked for among the PR's comments when uncertain).
+func (h *Handlers) unholdPromotion(ctx context.Context, c *cutbot.Cut, e cutbot.UnholdPromotion, uncertain bool) ([]cutbot.Event, error) {
+	repo, num, _ := strings.Cut(e.PR, "#")
+	n, perr := strconv.Atoi(num)
+	if perr != nil {
+		return nil, cutbot.Errorf(cutbot.EINVALID, "bad PR reference %q", e.PR)
+	}
+	marker := "<!-- cutbot:unhold " + c.ID + " -->"
+	_, err := once(ctx, uncertain,
+		func(ctx context.Context) (struct{}, bool, error) {
+			found, err := h.hasComment(ctx, repo, n, marker)
+			return struct{}{}, found, err
+		},
+		func(ctx context.Context) (struct{}, error) {
+			body := "/hold cancel\n\nApproved: cutbot lifts the hold it opened the PR with, so that the images are promoted before the no-mock release.\n" + marker
+			return struct{}{}, h.gh.api.Comment(ctx, repo, n, body)
+		})
+	if err != nil {
+		return nil, err
+	}
+	return []cutbot.Event{cutbot.PromotionUnheld{Attempt: e.Attempt}}, nil
 }
 
 // closeIssue says on the aborted cut's issue why it was aborted, once (a hidden marker finds

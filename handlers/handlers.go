@@ -55,15 +55,16 @@ type Deps struct {
 	GitHub        cutbot.GitHub
 	TestGrid      cutbot.TestGrid
 	Prow          cutbot.Prow
-	IssueRepo     string        // where cut issues are opened, e.g. kubernetes/sig-release
-	IssueTemplate string        // the template's text; "" reads IssueTemplatePath from IssueRepo
-	TemplatePath  string        // default .github/ISSUE_TEMPLATE/cut-release.md
-	PublishingBot string        // the publishing-bot health issue, e.g. kubernetes/kubernetes#56876
-	PromotionRepo string        // where image-promotion PRs are, e.g. kubernetes/k8s.io
-	PromotionJob  string        // the postsubmit that promotes, e.g. post-k8sio-image-promo
-	ReleaseRepo   string        // where the GitHub release appears, e.g. kubernetes/kubernetes
-	RemindAfter   time.Duration // remind the release managers of an unapproved promotion PR
-	GitHubEvery   time.Duration // read GitHub for a cut at most this often while polling
+	IssueRepo     string                 // where cut issues are opened, e.g. kubernetes/sig-release
+	IssueTemplate string                 // the template's text; "" reads IssueTemplatePath from IssueRepo
+	TemplatePath  string                 // default .github/ISSUE_TEMPLATE/cut-release.md
+	PublishingBot string                 // the publishing-bot health issue, e.g. kubernetes/kubernetes#56876
+	PromotionRepo string                 // where image-promotion PRs are, e.g. kubernetes/k8s.io
+	Promoter      cutbot.PromotionOpener // opens them as kpromo pr does; nil: a person does
+	PromotionJob  string                 // the postsubmit that promotes, e.g. post-k8sio-image-promo
+	ReleaseRepo   string                 // where the GitHub release appears, e.g. kubernetes/kubernetes
+	RemindAfter   time.Duration          // remind the release managers of an unapproved promotion PR
+	GitHubEvery   time.Duration          // read GitHub for a cut at most this often while polling
 
 	// The release calendar: where it comes from, when reminders go out, what was posted.
 	Calendars []cutbot.CalendarSource

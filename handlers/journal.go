@@ -205,8 +205,8 @@ func (h *Handlers) blocked(c *cutbot.Cut, e cutbot.Effect) bool {
 			return c.Embargoed() || !c.Messages[cutbot.MessagePublic].Posted()
 		}
 		return !c.Messages[cutbot.MessageThread].Posted()
-	case cutbot.CommentBuilds:
-		return c.Embargoed()
+	case cutbot.CommentBuilds, cutbot.OpenPromotionPR, cutbot.UnholdPromotion:
+		return c.Embargoed() // public pull requests
 	}
 	return false
 }
@@ -241,6 +241,10 @@ func (h *Handlers) perform(ctx context.Context, c *cutbot.Cut, e cutbot.Effect, 
 		return h.closeIssue(ctx, c, e, uncertain)
 	case cutbot.CreateBranch:
 		return h.doCreateBranch(ctx, c, e, uncertain)
+	case cutbot.OpenPromotionPR:
+		return h.openPromotionPR(ctx, c, e, uncertain)
+	case cutbot.UnholdPromotion:
+		return h.unholdPromotion(ctx, c, e, uncertain)
 	}
 	return nil, fmt.Errorf("no way to carry out %T", e)
 }

@@ -504,7 +504,7 @@ func (h *Handlers) follow(ctx context.Context, c *cutbot.Cut, k cutbot.StageKind
 		// stage, the release announcement after the release.
 		next := map[cutbot.StageKind]cutbot.StageKind{cutbot.NoMockStage: cutbot.ImagePromotion, cutbot.NoMockRelease: cutbot.Announcement}[k]
 		if s := c.Stage(next); s != nil && s.Status() == cutbot.StatusPending {
-			if c, err = h.change(ctx, c, cutbot.StartStage{Stage: next}); err != nil {
+			if c, err = h.change(ctx, c, cutbot.StartStage{Stage: next, OpenPR: next == cutbot.ImagePromotion && h.gh.promoter != nil}); err != nil {
 				return c, err
 			}
 			h.gh.due(c.ID, time.Time{}) // look at GitHub at once

@@ -80,6 +80,10 @@ func fromEffect(e cutbot.Effect) effectRecord {
 		return effectRecord{Kind: "close-issue", Repo: e.Repo, Number: e.Number, Reason: e.Reason, Close: e.Close}
 	case cutbot.CreateBranch:
 		return effectRecord{Kind: "branch", Branch: e.Branch, From: e.From}
+	case cutbot.OpenPromotionPR:
+		return effectRecord{Kind: "promotion-pr", Attempt: e.Attempt}
+	case cutbot.UnholdPromotion:
+		return effectRecord{Kind: "unhold", Attempt: e.Attempt, PR: e.PR}
 	}
 	panic(fmt.Sprintf("store: no record for effect %T", e))
 }
@@ -100,6 +104,10 @@ func (r effectRecord) toEffect() (cutbot.Effect, error) {
 		return cutbot.CloseIssue{Repo: r.Repo, Number: r.Number, Reason: r.Reason, Close: r.Close}, nil
 	case "branch":
 		return cutbot.CreateBranch{Branch: r.Branch, From: r.From}, nil
+	case "promotion-pr":
+		return cutbot.OpenPromotionPR{Attempt: r.Attempt}, nil
+	case "unhold":
+		return cutbot.UnholdPromotion{Attempt: r.Attempt, PR: r.PR}, nil
 	}
 	return nil, fmt.Errorf("unknown effect kind %q", r.Kind)
 }

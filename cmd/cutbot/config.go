@@ -72,6 +72,8 @@ type Config struct {
 	PrivateIssueRepo string
 	Autopilot        string
 	PatchMockRun     string
+	PromotionFork    string
+	StagingRegistry  string
 	MinPatchGap      time.Duration
 	MaxPatchGap      time.Duration
 
@@ -141,6 +143,10 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.MaxPatchGap }},
 	{Env: "CUTBOT_AUTOPILOT", Flag: "autopilot", Default: "on", Help: "on: a new cut starts its mock stage at once, the mock release when the stage succeeds, checks the gates and asks its opener to confirm the no-mock stage, and asks to confirm the no-mock release once the images are promoted; failures stop it. off: every stage by hand. `/release cut --no-start` turns it off for one cut.",
 		field: func(c *Config) any { return &c.Autopilot }},
+	{Env: "CUTBOT_PROMOTION_FORK", Flag: "promotion-fork", Help: "owner/repo of cutbot's fork of CUTBOT_PROMOTION_REPO: when set, cutbot opens the image-promotion PR itself after the no-mock stage, as kpromo pr does (staged digests into registry.k8s.io/images/k8s-staging-kubernetes/images.yaml on the branch kubernetes-vX.Y.Z-image-promotion, on hold), and lifts the hold once a person approves it. Unset: a person runs kpromo pr and cutbot finds the PR.",
+		field: func(c *Config) any { return &c.PromotionFork }},
+	{Env: "CUTBOT_STAGING_REGISTRY", Flag: "staging-registry", Default: "gcr.io/k8s-staging-kubernetes", Help: "Where the no-mock stage pushes the images: the promotion PR takes their digests from here (the registry's catalog, then each image's tag).",
+		field: func(c *Config) any { return &c.StagingRegistry }},
 	{Env: "CUTBOT_PATCH_MOCK_RUN", Flag: "patch-mock-run", Default: "on", Help: "on: patch cuts run the mock stage and mock release first, as the seed process has it. off: patch cuts leave them out (the 2026 handbook made them optional) unless a cut asks with --mock-run.",
 		field: func(c *Config) any { return &c.PatchMockRun }},
 	{Env: "CUTBOT_MANAGERS_GROUP", Flag: "managers-group", Help: "Usergroup id (S…) of the release managers; its members may run commands that change anything.",
@@ -420,6 +426,9 @@ func (c *Config) validate() error {
 		if v != "on" && v != "off" {
 			bad("%s %q: use on or off", name, v)
 		}
+	}
+	if f := c.PromotionFork; f != "" && strings.Count(f, "/") != 1 {
+		bad("CUTBOT_PROMOTION_FORK %q: give owner/repo of the fork, e.g. k8s-release-robot/k8s.io", f)
 	}
 	if c.MinPatchGap < 0 || c.MaxPatchGap < 0 {
 		bad("CUTBOT_MIN_PATCH_GAP and CUTBOT_MAX_PATCH_GAP are durations such as 336h, or 0 for off")

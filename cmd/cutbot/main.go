@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/cutbot/integrations/cloudbuild"
 	"sigs.k8s.io/cutbot/integrations/github"
 	"sigs.k8s.io/cutbot/integrations/metrics"
+	"sigs.k8s.io/cutbot/integrations/promotion"
 	"sigs.k8s.io/cutbot/integrations/prow"
 	"sigs.k8s.io/cutbot/integrations/schedule"
 	"sigs.k8s.io/cutbot/integrations/testgrid"
@@ -362,6 +363,10 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		bc.IssueTemplatePath = cfg.IssueTemplatePath
 		bc.CherryPickRepo, bc.FreezeLabel = cfg.CherryPickRepo, cfg.FreezeLabel
 		bc.BoardBranches, bc.BoardRefresh, bc.BoardHistory, bc.ApprovableNotice = cfg.BoardBranches, cfg.BoardRefresh, cfg.BoardHistory, cfg.ApprovableNotice
+		if cfg.PromotionFork != "" {
+			bc.Promoter = &promotion.Opener{GitHub: gh, Staging: &promotion.Registry{Base: cfg.StagingRegistry},
+				Repo: cfg.PromotionRepo, Base: "main", Fork: cfg.PromotionFork, Path: promotion.DefaultImagesPath}
+		}
 		if cfg.KnownIssuesQuery != "off" {
 			bc.KnownIssuesQuery = cfg.KnownIssuesQuery
 		}

@@ -219,6 +219,87 @@ func (c *Client) PullRequest(ctx context.Context, repo string, number int) (cutb
 	return c.prOf(ctx, repo, p, true)
 }
 
+// FindPullRequest returns a pull request into repo from head ("owner:branch"), open or
+// closed, the newest first.
+func (c *Client) FindPullRequest(ctx context.Context, repo, head string) (cutbot.PullRequest, bool, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return cutbot.PullRequest{}, false, err
+	}
+	prs, _, err := c.c.PullRequests.List(ctx, owner, name, &gh.PullRequestListOptions{State: "all", Head: head, ListOptions: gh.ListOptions{PerPage: 10}})
+	if err != nil {
+		return cutbot.PullRequest{}, false, c.coded(fmt.Sprintf("list the pull requests of %s from %s", repo, head), err)
+	}
+	if len(prs) == 0 {
+		return cutbot.PullRequest{}, false, nil
+	}
+	pr, err := c.prOf(ctx, repo, prs[0], false)
+	return pr, err == nil, err
+}
+
+// OpenPullRequest opens a pull request into base of repo from head ("owner:branch").
+func (c *Client) OpenPullRequest(ctx context.Context, repo, head, base, title, body string) (cutbot.PullRequest, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return cutbot.PullRequest{}, err
+	}
+	p, _, err := c.c.PullRequests.Create(ctx, owner, name, &gh.NewPullRequest{Title: gh.String(title), Head: gh.String(head), Base: gh.String(base), Body: gh.String(body)})
+	if err != nil {
+		return cutbot.PullRequest{}, c.coded(fmt.Sprintf("open a pull request into %s from %s", repo, head), err)
+	}
+	return c.prOf(ctx, repo, p, false)
+}
+
+// CommitFile makes path on branch of repo hold content, with one commit (message): the
+// branch is made first, at the head of fromBranch of fromRepo, if it does not exist (a fork
+// shares its upstream's commits). It reports whether anything changed (false: the branch held
+// the content already).
+func (c *Client) CommitFile(ctx context.Context, repo, branch, fromRepo, fromBranch, path, content, message string) (bool, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return false, err
+	}
+	ok, err := c.BranchExists(ctx, repo, branch)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		fo, fn, err := split(fromRepo)
+		if err != nil {
+			return false, err
+		}
+		b, _, err := c.c.Repositories.GetBranch(ctx, fo, fn, fromBranch, 1)
+		if err != nil {
+			return false, c.coded(fmt.Sprintf("read the branch %s of %s", fromBranch, fromRepo), err)
+		}
+		_, _, err = c.c.Git.CreateRef(ctx, owner, name, &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: &gh.GitObject{SHA: b.GetCommit().SHA}})
+		var er *gh.ErrorResponse
+		if err != nil && !(errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnprocessableEntity) {
+			return false, c.coded(fmt.Sprintf("create the branch %s of %s", branch, repo), err)
+		}
+	}
+	opts := &gh.RepositoryContentFileOptions{Message: gh.String(message), Content: []byte(content), Branch: gh.String(branch)}
+	file, _, resp, err := c.c.Repositories.GetContents(ctx, owner, name, path, &gh.RepositoryContentGetOptions{Ref: branch})
+	switch {
+	case resp != nil && resp.StatusCode == http.StatusNotFound:
+	case err != nil:
+		return false, c.coded(fmt.Sprintf("read %s on %s of %s", path, branch, repo), err)
+	default:
+		current, err := file.GetContent()
+		if err != nil {
+			return false, fmt.Errorf("decode %s on %s of %s: %w", path, branch, repo, err)
+		}
+		if current == content {
+			return false, nil
+		}
+		opts.SHA = file.SHA
+	}
+	if _, _, err := c.c.Repositories.UpdateFile(ctx, owner, name, path, opts); err != nil {
+		return false, c.coded(fmt.Sprintf("commit %s on %s of %s", path, branch, repo), err)
+	}
+	return true, nil
+}
+
 func (c *Client) Comments(ctx context.Context, repo string, number int) ([]string, error) {
 	owner, name, err := split(repo)
 	if err != nil {

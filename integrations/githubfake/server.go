@@ -54,6 +54,7 @@ type issue struct {
 }
 
 type pull struct {
+	HeadRepo string // owner/name of the head's repository, when it is a fork
 	Base     string
 	HeadSHA  string
 	HeadRef  string
@@ -69,16 +70,17 @@ type status struct {
 }
 
 type repo struct {
-	tags       []string          // git tags, e.g. v1.31.2
-	branches   map[string]bool   // branches besides the default one
-	branchSHA  map[string]string // the commit of each branch created through the API
-	releasedAt map[string]time.Time
-	issues     map[int]*issue
-	next       int
-	files      map[string]string
-	statuses   map[string][]status
-	history    []string // the default branch's commits, oldest first
-	releases   map[string]string
+	tags        []string          // git tags, e.g. v1.31.2
+	branches    map[string]bool   // branches besides the default one
+	branchSHA   map[string]string // the commit of each branch created through the API
+	releasedAt  map[string]time.Time
+	branchFiles map[string]map[string]string // branch → path → content, written through the contents API
+	issues      map[int]*issue
+	next        int
+	files       map[string]string
+	statuses    map[string][]status
+	history     []string // the default branch's commits, oldest first
+	releases    map[string]string
 }
 
 // Server is a running fake.
@@ -712,12 +714,45 @@ func (s *Server) routeLocked(r *http.Request, body []byte) (int, any) {
 			out = append(out, obj{"id": c.ID, "body": c.Body, "user": obj{"login": c.User}})
 		}
 		return http.StatusOK, page(r, out)
+	case rest[0] == "pulls" && len(rest) == 1 && r.Method == http.MethodPost:
+		var req struct {
+			Title, Head, Base, Body string
+		}
+		if err := json.Unmarshal(body, &req); err != nil || req.Title == "" || req.Head == "" || req.Base == "" {
+			return http.StatusUnprocessableEntity, obj{"message": "Validation Failed"}
+		}
+		owner, branch, ok := strings.Cut(req.Head, ":")
+		if !ok {
+			owner, branch = parts[1], req.Head
+		}
+		// GitHub refuses a second open PR from the same head into the same base, and a head
+		// branch that does not exist.
+		headRepo := ""
+		for n, hr := range s.repos {
+			if strings.HasPrefix(n, owner+"/") && hr.branches[branch] {
+				headRepo = n
+			}
+		}
+		if headRepo == "" {
+			return http.StatusUnprocessableEntity, obj{"message": "Validation Failed", "errors": []obj{{"field": "head", "code": "invalid"}}}
+		}
+		for _, i := range rp.issues {
+			if i.PR != nil && i.State == "open" && i.PR.Base == req.Base && i.headLabel() == owner+":"+branch {
+				return http.StatusUnprocessableEntity, obj{"message": "Validation Failed", "errors": []obj{{"message": "A pull request already exists for " + owner + ":" + branch + "."}}}
+			}
+		}
+		n := rp.next
+		rp.next++
+		rp.issues[n] = &issue{Number: n, Title: req.Title, Body: req.Body, State: "open", User: owner, CreatedAt: s.now(),
+			PR: &pull{HeadRef: branch, HeadRepo: headRepo, Base: req.Base, HeadSHA: fmt.Sprintf("%040x", 1000+n)}}
+		return http.StatusCreated, s.pullJSON(name, rp.issues[n])
 	case rest[0] == "pulls" && len(rest) == 1:
 		var list []*issue
 		q := r.URL.Query()
 		state := cmp.Or(q.Get("state"), "open")
 		for n := rp.next - 1; n > 0; n-- {
-			if i := rp.issues[n]; i != nil && i.PR != nil && (state == "all" || i.State == state) && (q.Get("base") == "" || i.PR.Base == q.Get("base")) {
+			if i := rp.issues[n]; i != nil && i.PR != nil && (state == "all" || i.State == state) && (q.Get("base") == "" || i.PR.Base == q.Get("base")) &&
+				(q.Get("head") == "" || q.Get("head") == i.headLabel()) {
 				list = append(list, i)
 			}
 		}
@@ -819,6 +854,12 @@ func (s *Server) routeLocked(r *http.Request, body []byte) (int, any) {
 		for _, t := range rp.tags {
 			known = known || tagCommit(t) == req.SHA
 		}
+		// A fork shares its network's objects: any repository's branch head will do.
+		for _, other := range s.repos {
+			for b := range other.branches {
+				known = known || other.branchHead(b) == req.SHA
+			}
+		}
 		if !known {
 			return http.StatusUnprocessableEntity, obj{"message": "Object does not exist"}
 		}
@@ -833,11 +874,7 @@ func (s *Server) routeLocked(r *http.Request, body []byte) (int, any) {
 		if !rp.branches[b] {
 			return http.StatusNotFound, obj{"message": "Branch not found"}
 		}
-		sha := rp.branchSHA[b]
-		if sha == "" {
-			sha = fmt.Sprintf("%040x", len(b))
-		}
-		return http.StatusOK, obj{"name": b, "commit": obj{"sha": sha}}
+		return http.StatusOK, obj{"name": b, "commit": obj{"sha": rp.branchHead(b)}}
 	case rest[0] == "releases" && len(rest) == 3 && rest[1] == "tags":
 		u, ok := rp.releases[rest[2]]
 		if !ok {
@@ -848,13 +885,40 @@ func (s *Server) routeLocked(r *http.Request, body []byte) (int, any) {
 			out["published_at"] = at.UTC().Format(time.RFC3339)
 		}
 		return http.StatusOK, out
+	case rest[0] == "contents" && len(rest) >= 2 && r.Method == http.MethodPut:
+		path := strings.Join(rest[1:], "/")
+		var req struct {
+			Message, Content, SHA, Branch string
+		}
+		if err := json.Unmarshal(body, &req); err != nil || req.Message == "" || req.Branch == "" {
+			return http.StatusUnprocessableEntity, obj{"message": "Invalid request"}
+		}
+		if !rp.branches[req.Branch] {
+			return http.StatusNotFound, obj{"message": "Branch " + req.Branch + " not found"}
+		}
+		old, exists := rp.fileOn(req.Branch, path)
+		if exists && req.SHA != blobSHA(old) {
+			return http.StatusConflict, obj{"message": path + " does not match " + req.SHA}
+		}
+		content, err := base64.StdEncoding.DecodeString(req.Content)
+		if err != nil {
+			return http.StatusUnprocessableEntity, obj{"message": "content is not valid Base64"}
+		}
+		if rp.branchFiles == nil {
+			rp.branchFiles = map[string]map[string]string{}
+		}
+		if rp.branchFiles[req.Branch] == nil {
+			rp.branchFiles[req.Branch] = map[string]string{}
+		}
+		rp.branchFiles[req.Branch][path] = string(content)
+		return http.StatusOK, obj{"content": obj{"path": path, "sha": blobSHA(string(content))}, "commit": obj{"sha": blobSHA("commit " + string(content)), "message": req.Message}}
 	case rest[0] == "contents" && len(rest) >= 2:
 		path := strings.Join(rest[1:], "/")
-		c, ok := rp.files[path]
+		c, ok := rp.fileOn(r.URL.Query().Get("ref"), path)
 		if !ok {
 			return http.StatusNotFound, obj{"message": "Not Found"}
 		}
-		return http.StatusOK, obj{"type": "file", "encoding": "base64", "name": rest[len(rest)-1], "path": path, "content": base64.StdEncoding.EncodeToString([]byte(c))}
+		return http.StatusOK, obj{"type": "file", "encoding": "base64", "name": rest[len(rest)-1], "path": path, "sha": blobSHA(c), "content": base64.StdEncoding.EncodeToString([]byte(c))}
 	}
 	return http.StatusNotFound, obj{"message": "Not Found"}
 }
@@ -1008,3 +1072,49 @@ func (s *Server) BranchSHA(repoName, branch string) string {
 
 // TagCommit is the commit a release tag points to, as the fake serves it.
 func TagCommit(tag string) string { return tagCommit(tag) }
+
+// branchHead is the commit a branch points to.
+func (r *repo) branchHead(b string) string {
+	if sha := r.branchSHA[b]; sha != "" {
+		return sha
+	}
+	return fmt.Sprintf("%040x", len(b))
+}
+
+// fileOn is a file as it stands on a branch ("" or unknown: the default branch's).
+func (r *repo) fileOn(branch, path string) (string, bool) {
+	if c, ok := r.branchFiles[branch][path]; ok {
+		return c, true
+	}
+	c, ok := r.files[path]
+	return c, ok
+}
+
+func blobSHA(content string) string { return fmt.Sprintf("%x", sha1.Sum([]byte("blob "+content))) }
+
+// headLabel is "owner:branch" of a pull request's head.
+func (i *issue) headLabel() string {
+	owner := i.User
+	if i.PR.HeadRepo != "" {
+		owner, _, _ = strings.Cut(i.PR.HeadRepo, "/")
+	}
+	return owner + ":" + i.PR.HeadRef
+}
+
+// FileOn is a file of a repository as it stands on branch, with whether it exists.
+func (s *Server) FileOn(repoName, branch, path string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.repo(repoName).fileOn(branch, path)
+}
+
+// PullBody is the title and body of a pull request, and its head as owner:branch.
+func (s *Server) PullBody(repoName string, number int) (title, body, head string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.repo(repoName).issues[number]
+	if i == nil || i.PR == nil {
+		return "", "", "", false
+	}
+	return i.Title, i.Body, i.headLabel(), true
+}
