@@ -49,8 +49,8 @@ prow on this machine. #release-management is the release channel; @release-manag
   !submit K=V; K=V        fill in the open modal and save it (summary=…; todo=a\nb; disposition=to merge; cve=cve)
   !fail-next STEP         make the next build fail at STEP (clone, compiling, staging, ...)
   !testgrid JOB STATUS    set a job of sig-release-1.31-blocking (PASSING, FAILING, FLAKY)
-  !kpromo VERSION         open the image-promotion PR, as kpromo pr does
-  !approve VERSION        /lgtm, /approve and /unhold the promotion PR
+  !kpromo VERSION         open the image-promotion PR by hand, as kpromo pr does (cutbot opens it itself here)
+  !approve VERSION        /lgtm and /approve the promotion PR (cutbot lifts its own hold)
   !merge VERSION          merge it
   !promo-job STATUS       post-k8sio-image-promo finishes on the merge (success, failure)
   # ...                   a note, printed as is
@@ -97,7 +97,6 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cb.Close()
-	cb.SetAuto(&cloudbuildfake.Auto{Queued: *step, Step: *step})
 	stageConfig, releaseConfig, err := cloudbuildfake.WriteConfigs(filepath.Dir(*dbPath))
 	if err != nil {
 		return err
@@ -107,6 +106,7 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 	defer dl.Close()
 	world := newSandboxWorld()
 	defer world.close()
+	cb.SetAuto(&cloudbuildfake.Auto{Queued: *step, Step: *step, Created: world.pushStaged})
 	for _, u := range sandboxUsers {
 		fake.AddUser(u)
 	}
@@ -140,6 +140,10 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		"CUTBOT_TESTGRID_URL": world.testgrid.URL(), "CUTBOT_PROW_URL": world.prow.URL(),
 		"CUTBOT_GITHUB_POLL_INTERVAL": "0s", // GitHub is read on every poll: the fake answers at once
 		"CUTBOT_CALENDARS":            strings.Join(calendars, ","),
+		// cutbot opens the image-promotion PRs from its fork, with the digests the no-mock
+		// stages pushed to the (in-memory) staging registry.
+		"CUTBOT_PROMOTION_FORK":   "cutbot-sandbox/k8s.io",
+		"CUTBOT_STAGING_REGISTRY": world.staging.Host() + "/k8s-staging-kubernetes",
 	}
 	cfg, err := loadConfig(func(k string) string { return vars[k] }, flag.NewFlagSet("sandbox", flag.ContinueOnError), nil)
 	if err == nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"sigs.k8s.io/cutbot"
 	"sigs.k8s.io/cutbot/integrations/cloudbuildfake"
 	"sigs.k8s.io/cutbot/integrations/githubfake"
+	"sigs.k8s.io/cutbot/integrations/promotion"
 	"sigs.k8s.io/cutbot/integrations/prow"
 	"sigs.k8s.io/cutbot/integrations/testgrid"
 )
@@ -19,20 +21,22 @@ type sandboxWorld struct {
 	gh       *githubfake.Server
 	testgrid *testgrid.Fake
 	prow     *prow.Fake
+	staging  *promotion.FakeRegistry // where the no-mock stages push their images
 
 	mu        sync.Mutex
 	prs       map[string]int    // version → its promotion PR
 	merges    map[string]string // version → merge sha
 	lastMerge string
 	released  map[string]bool
+	pushed    map[string]bool   // versions whose images are staged
 	jobs      map[string]string // testgrid job → status
 	jobRuns   int
 }
 
 func newSandboxWorld() *sandboxWorld {
 	w := &sandboxWorld{
-		gh: githubfake.New(sandboxGitHubToken, "cutbot-sandbox[bot]", nil), testgrid: testgrid.NewFake(), prow: prow.NewFake(),
-		prs: map[string]int{}, merges: map[string]string{}, released: map[string]bool{},
+		gh: githubfake.New(sandboxGitHubToken, "cutbot-sandbox[bot]", nil), testgrid: testgrid.NewFake(), prow: prow.NewFake(), staging: promotion.NewFakeRegistry(),
+		prs: map[string]int{}, merges: map[string]string{}, released: map[string]bool{}, pushed: map[string]bool{},
 		jobs: map[string]string{"build-1.31": "PASSING", "ci-kubernetes-e2e-gci-gce-1.31": "PASSING", "ci-kubernetes-unit-1.31": "PASSING", "verify-1.31": "FLAKY"},
 	}
 	w.gh.SetFile("kubernetes/sig-release", ".github/ISSUE_TEMPLATE/cut-release.md", githubfake.CutReleaseTemplate)
@@ -40,6 +44,9 @@ func newSandboxWorld() *sandboxWorld {
 	w.gh.AddIssue("kubernetes/kubernetes", 56876, "publishing-bot is broken", "closed", "k8s-publishing-bot")
 	w.gh.SeedReleases("kubernetes/kubernetes", "v1.31.2", "v1.30.6", "v1.29.10", "v1.28.14", "v1.32.0-rc.0", "v1.33.0-alpha.0")
 	w.gh.AddPR("kubernetes/k8s.io", "Bump the registry sync", "bump-sync", "someone")
+	// The promoter's manifest in k8s.io, on main, and cutbot's fork of k8s.io.
+	w.gh.AddBranches("kubernetes/k8s.io", "main")
+	w.gh.SetFile("kubernetes/k8s.io", promotion.DefaultImagesPath, sandboxImages)
 	// Cherry-picks waiting on release-1.31, ready and not, for /release freeze.
 	for i, p := range []struct {
 		title  string
@@ -92,7 +99,20 @@ func newSandboxWorld() *sandboxWorld {
 	return w
 }
 
+// sandboxImages is the start of k8s.io's manifest of the Kubernetes images: the last patches.
+const sandboxImages = `- name: kube-apiserver
+  dmap:
+    "sha256:0000000000000000000000000000000000000000000000000000000000000001": ["v1.31.2"]
+- name: kube-proxy
+  dmap:
+    "sha256:0000000000000000000000000000000000000000000000000000000000000002": ["v1.31.2"]
+`
+
+// stagedImages are what a no-mock stage pushes to the staging registry in the sandbox.
+var stagedImages = []string{"kube-apiserver", "kube-controller-manager", "kube-proxy", "kube-scheduler", "conformance"}
+
 func (w *sandboxWorld) close() {
+	w.staging.Close()
 	w.gh.Close()
 	w.testgrid.Close()
 	w.prow.Close()
@@ -126,6 +146,15 @@ func (w *sandboxWorld) do(cmd, arg string) (string, error) {
 		return "", err
 	}
 	switch cmd {
+	case "!approve", "!merge":
+		if _, ok := w.prs[v.String()]; !ok {
+			// The PR cutbot opened, as kpromo pr would.
+			if n, found := w.gh.PRByTitle(k8sio, promotion.Title(cutbot.PromotionTags(v))); found {
+				w.prs[v.String()] = n
+			}
+		}
+	}
+	switch cmd {
 	case "!kpromo":
 		tags := cutbot.PromotionTags(v)
 		var names []string
@@ -140,7 +169,11 @@ func (w *sandboxWorld) do(cmd, arg string) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("!approve: no promotion PR for %s; !kpromo it first", v)
 		}
-		w.gh.SetLabels(k8sio, n, "approved", "lgtm", "cncf-cla: yes", "sig/release")
+		labels := []string{"approved", "lgtm", "cncf-cla: yes", "sig/release"}
+		if _, body, _, _ := w.gh.PullBody(k8sio, n); strings.Contains(body, "/hold\n") && !w.unheld(n) {
+			labels = append(labels, "do-not-merge/hold") // prow held it at /hold; cutbot lifts it
+		}
+		w.gh.SetLabels(k8sio, n, labels...)
 		return fmt.Sprintf("a reviewer approved https://github.com/%s/pull/%d", k8sio, n), nil
 	case "!merge":
 		n, ok := w.prs[v.String()]
@@ -152,6 +185,35 @@ func (w *sandboxWorld) do(cmd, arg string) (string, error) {
 		return fmt.Sprintf("https://github.com/%s/pull/%d merged as %s", k8sio, n, sha[:12]), nil
 	}
 	return "", fmt.Errorf("unknown %s", cmd)
+}
+
+// unheld reports whether someone commented /hold cancel on k8s.io#n.
+func (w *sandboxWorld) unheld(n int) bool {
+	for _, c := range w.gh.CommentsOn("kubernetes/k8s.io", n) {
+		if strings.HasPrefix(c, "/hold cancel") {
+			return true
+		}
+	}
+	return false
+}
+
+// pushStaged does what krel stage --nomock does to the registry: push the release's images,
+// tagged with its version, to the staging registry (as the build is accepted: cutbot looks
+// only once it has succeeded).
+func (w *sandboxWorld) pushStaged(tags []string, subs map[string]string) {
+	tag := "v" + subs["_KUBERNETES_VERSION_TAG"]
+	if subs["_NOMOCK"] != "--nomock" || !slices.Contains(tags, "STAGE") {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pushed[tag] {
+		return
+	}
+	for _, im := range stagedImages {
+		w.staging.Push("k8s-staging-kubernetes/"+im, tag)
+	}
+	w.pushed[tag] = true
 }
 
 // publishReleases does what krel release --nomock does at its end: publish the GitHub release

@@ -8,6 +8,7 @@ package cloudbuildfake
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
 	"slices"
@@ -40,6 +41,9 @@ type Request struct {
 type Auto struct {
 	Queued time.Duration // time in QUEUED
 	Step   time.Duration // time per step
+	// Created, if set, hears of every build accepted (a copy), as what the build will have
+	// done by its end happens in the world (the sandbox pushes a no-mock stage's images).
+	Created func(tags []string, substitutions map[string]string)
 }
 
 // Server is a running fake.
@@ -206,6 +210,9 @@ func (s *Server) CreateBuild(_ context.Context, req *cloudbuildpb.CreateBuildReq
 	}
 	s.builds[id] = b
 	s.order = append(s.order, id)
+	if s.auto != nil && s.auto.Created != nil {
+		s.auto.Created(slices.Clone(b.Tags), maps.Clone(b.Substitutions))
+	}
 	opName := fmt.Sprintf("projects/%s/locations/%s/operations/op-%s", m[1], m[2], id)
 	s.ops[opName] = id
 	return s.operation(opName, b)

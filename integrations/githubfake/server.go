@@ -1118,3 +1118,16 @@ func (s *Server) PullBody(repoName string, number int) (title, body, head string
 	}
 	return i.Title, i.Body, i.headLabel(), true
 }
+
+// PRByTitle is the newest open pull request of a repository with this title.
+func (s *Server) PRByTitle(repoName, title string) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repo(repoName)
+	for n := r.next - 1; n > 0; n-- {
+		if i := r.issues[n]; i != nil && i.PR != nil && i.State == "open" && i.Title == title {
+			return n, true
+		}
+	}
+	return 0, false
+}

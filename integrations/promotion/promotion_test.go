@@ -3,19 +3,12 @@ package promotion
 import (
 	"context"
 	"flag"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"sigs.k8s.io/cutbot"
 	"sigs.k8s.io/cutbot/integrations/github"
@@ -69,34 +62,25 @@ func TestManifestShape(t *testing.T) {
 }
 
 // stagingRegistry is go-containerregistry's in-memory registry, with kubernetes images of tag
-// pushed to it under k8s-staging-kubernetes, and one image of another project.
+// pushed to it under k8s-staging-kubernetes, and images of another project and another tag.
 func stagingRegistry(t *testing.T, tag string, images ...string) (string, map[string]string) {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	reg := NewFakeRegistry()
+	t.Cleanup(reg.Close)
 	digests := map[string]string{}
 	push := func(repo, tag string) string {
-		img, err := random.Image(64, 1)
+		d, err := reg.Push(repo, tag)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, err := name.NewTag(host+"/"+repo+":"+tag, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := img.Digest()
-		return d.String()
+		return d
 	}
 	for _, im := range images {
 		digests[im] = push("k8s-staging-kubernetes/"+im, tag)
 	}
 	push("k8s-staging-other/tool", tag)
 	push("k8s-staging-kubernetes/kube-old", "v1.30.0")
-	return host, digests
+	return reg.Host(), digests
 }
 
 const k8sio, fork = "kubernetes/k8s.io", "k8s-release-robot/k8s.io"
