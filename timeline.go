@@ -100,6 +100,10 @@ func (c *Cut) words(e AuditEntry) string {
 		return with("aborted the cut", e.Detail)
 	case a == "cut.attention":
 		return with("stopped on an internal error and asked for a person", e.Detail)
+	case a == "fact.promotion_noop":
+		return with(stage+": no PR needed", e.Detail)
+	case a == "fact.unheld":
+		return with(stage, e.Detail)
 	case a == "autopilot.step":
 		return "autopilot took " + stage
 	case a == "autopilot.stopped":

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/integrations/promotion"
 )
 
 // TestAutopilot: with autopilot on, the mock stage starts when the cut opens and the mock
@@ -89,4 +90,106 @@ func TestAutopilot(t *testing.T) {
 		t.Error("--no-start started a build")
 	}
 	mustContain(t, "no-start reply", r.lastReply(alice), "Opened the cut.")
+}
+
+// TestPromotionPRByCutbot: after the no-mock stage, cutbot opens the image-promotion PR from
+// its fork with the staged digests (the in-memory registry) and the build links; its first
+// try is refused after the branch was pushed and cutbot restarts: one PR, one commit. Once a
+// person approves the PR, cutbot lifts its hold ("/hold cancel") before the no-mock release
+// is asked for; no separate build-links comment is made (they are in the body).
+func TestPromotionPRByCutbot(t *testing.T) {
+	fake := workspace(t)
+	bl := newBuilds(t)
+	reg := promotion.NewFakeRegistry()
+	t.Cleanup(reg.Close)
+	for _, im := range []string{"kube-apiserver", "kube-proxy"} {
+		if _, err := reg.Push("k8s-staging-kubernetes/"+im, "v1.31.3"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const k8sio = "kubernetes/k8s.io"
+	bl.gh.AddBranches(k8sio, "main")
+	bl.gh.SetFile(k8sio, promotion.DefaultImagesPath, "- name: kube-apiserver\n  dmap:\n    \"sha256:0000000000000000000000000000000000000000000000000000000000000001\": [\"v1.31.2\"]\n")
+	edit := func(cfg *Config) {
+		cfg.Promoter = &promotion.Opener{GitHub: bl.ghClient, Staging: &promotion.Registry{Base: reg.Host() + "/k8s-staging-kubernetes"},
+			Repo: k8sio, Base: "main", Fork: "cutbot-bot/k8s.io", Path: promotion.DefaultImagesPath}
+	}
+	r := startBotEdit(t, fake, "", bl, edit)
+	bl.gh.FailNext("POST /repos/kubernetes/k8s.io/pulls", 502)
+	toPromotion(t, r, bl)
+	if _, ok := bl.gh.PRByTitle(k8sio, "releng: Image promotion for kubernetes v1.31.3"); ok {
+		t.Fatal("a PR despite the refusal")
+	}
+	mustContain(t, "opening", fake.Transcript(channelID), "cutbot is opening the PR, as `kpromo pr` does")
+	r.stop()
+	r = startBotEdit(t, fake, r.dbPath, bl, edit)
+	bl.poll(t)
+	n, ok := bl.gh.PRByTitle(k8sio, "releng: Image promotion for kubernetes v1.31.3")
+	if !ok {
+		t.Fatalf("no PR after the restart:\n%s", fake.Transcript(channelID))
+	}
+	if c := len(bl.gh.Requests("PUT /repos/cutbot-bot/k8s.io/contents/")); c != 1 {
+		t.Errorf("%d commits of the manifest, want 1", c)
+	}
+	if c := len(bl.gh.Requests("POST /repos/kubernetes/k8s.io/pulls")); c != 2 {
+		t.Errorf("%d PR creations, want 2 (refused, opened)", c)
+	}
+	_, body, head, _ := bl.gh.PullBody(k8sio, n)
+	mustContain(t, "PR", head+"\n"+body, "cutbot-bot:kubernetes-v1.31.3-image-promotion", "/hold", "Builds of the v1.31.3 release cut", "Build version: `v1.31.3-rc.0.12+8f0c0a4d`")
+	manifest, _ := bl.gh.FileOn("cutbot-bot/k8s.io", "kubernetes-v1.31.3-image-promotion", promotion.DefaultImagesPath)
+	if strings.Count(manifest, `["v1.31.3"]`) != 2 {
+		t.Errorf("manifest on the branch:\n%s", manifest)
+	}
+	bl.poll(t)
+	mustContain(t, "PR line", fake.Transcript(channelID), "Image Promotion PR (link <https://github.com/kubernetes/k8s.io/pull/")
+
+	// Approved, held (prow's /hold): cutbot lifts the hold, once.
+	bl.gh.SetLabels(k8sio, n, "approved", "lgtm", "do-not-merge/hold")
+	bl.poll(t)
+	bl.poll(t)
+	var unholds int
+	for _, c := range bl.gh.CommentsOn(k8sio, n) {
+		if strings.HasPrefix(c, "/hold cancel") {
+			unholds++
+		}
+	}
+	if unholds != 1 {
+		t.Fatalf("%d /hold cancel comments, want 1: %q", unholds, bl.gh.CommentsOn(k8sio, n))
+	}
+	if len(bl.gh.CommentsOn(k8sio, n)) != 1 {
+		t.Errorf("comments on the PR %q: the build links are in its body", bl.gh.CommentsOn(k8sio, n))
+	}
+	mustContain(t, "unheld", fake.Transcript(channelID), "approved; cutbot lifted its hold; waiting for the merge")
+	bl.gh.SetLabels(k8sio, n, "approved", "lgtm")
+	sha := bl.gh.Merge(k8sio, n)
+	bl.gh.SetStatus(k8sio, sha, "post-k8sio-image-promo", "success", "https://prow.k8s.io/view/x/1")
+	bl.poll(t)
+	mustContain(t, "promoted", fake.Transcript(channelID), "-> Image promotion is :white_check_mark:")
+}
+
+// TestNoopPromotion: when every staged image of the release is in the manifest already,
+// cutbot opens no PR and the promotion stage passes, saying why.
+func TestNoopPromotion(t *testing.T) {
+	fake := workspace(t)
+	bl := newBuilds(t)
+	reg := promotion.NewFakeRegistry()
+	t.Cleanup(reg.Close)
+	d, err := reg.Push("k8s-staging-kubernetes/kube-apiserver", "v1.31.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const k8sio = "kubernetes/k8s.io"
+	bl.gh.AddBranches(k8sio, "main")
+	bl.gh.SetFile(k8sio, promotion.DefaultImagesPath, "- name: kube-apiserver\n  dmap:\n    \""+d+"\": [\"v1.31.3\"]\n")
+	r := startBotEdit(t, fake, "", bl, func(cfg *Config) {
+		cfg.Promoter = &promotion.Opener{GitHub: bl.ghClient, Staging: &promotion.Registry{Base: reg.Host() + "/k8s-staging-kubernetes"},
+			Repo: k8sio, Base: "main", Fork: "cutbot-bot/k8s.io", Path: promotion.DefaultImagesPath}
+	})
+	toPromotion(t, r, bl)
+	bl.poll(t)
+	transcript := fake.Transcript(channelID)
+	mustContain(t, "no-op", transcript, "nothing to promote: every staged image of v1.31.3 is already in the promoter's manifest", "Next: No-mock Release")
+	if c := len(bl.gh.Requests("POST /repos/kubernetes/k8s.io/pulls")); c != 0 {
+		t.Errorf("%d PRs opened for a no-op promotion", c)
+	}
 }
