@@ -72,6 +72,8 @@ type Freeze struct {
 	ThawBy string
 	ThawAt time.Time
 	CutID  string // the active cut of the branch when it froze, whose thread shows it
+	// AutoThaw: the freeze ends by itself once a cut of the branch is live (autopilot).
+	AutoThaw bool
 }
 
 // NotReady lists the PRs that lose the label.

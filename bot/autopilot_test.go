@@ -2,10 +2,13 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/integrations/githubfake"
 	"sigs.k8s.io/cutbot/integrations/promotion"
 )
 
@@ -20,6 +23,12 @@ func TestAutopilot(t *testing.T) {
 	bl.testgrid.Set("sig-release-1.31-blocking", map[string]string{"build-1.31": "PASSING", "ci-kubernetes-e2e-gci-gce": "FAILING"})
 	edit := func(cfg *Config) { cfg.Autopilot = true }
 	r := startBotEdit(t, fake, "", bl, edit)
+
+	// A freeze made with autopilot on thaws by itself once the cut is live.
+	bl.gh.AddPullRequest(k8s, githubfake.PR{Number: 128001, Title: "Automated cherry pick of #128000: fix", Base: "release-1.31", HeadSHA: headSHA(128001), Labels: []string{"cherry-pick-approved", "lgtm"}})
+	r.run(alice, `freeze release-1.31 --reason "v1.31.3 cut"`)
+	mustContain(t, "preview", r.lastReply(alice), "It thaws by itself once the branch's cut is live")
+	r.clickReply(alice, alice, "Freeze: take cherry-pick-approved off 1 PR")
 
 	r.run(alice, "cut v1.31.3")
 	mustContain(t, "reply", r.lastReply(alice), "The mock stage starts now")
@@ -71,6 +80,14 @@ func TestAutopilot(t *testing.T) {
 	bl.gh.AddRelease(k8s, "v1.31.3")
 	bl.poll(t)
 	mustContain(t, "live", fake.Transcript(channelID), ":kubernetes: Kubernetes v1.31.3 is live!")
+	ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	if err := fake.WaitFor(ctx, func() bool { return strings.Contains(fake.Transcript(channelID), ":sunny: Thawed by itself") }); err != nil {
+		t.Errorf("no thaw by itself:\n%s", fake.Transcript(channelID))
+	}
+	if _, _, _, labels, _ := bl.gh.Issue(k8s, 128001); !slices.Contains(labels, "cherry-pick-approved") {
+		t.Errorf("#128001 labels after the thaw: %v", labels)
+	}
 	c, _ := r.store.LatestCut(context.Background(), cutbot.MustParseVersion("v1.31.3"))
 	if got := len(c.AutoTried); got != 4 {
 		t.Errorf("autopilot took %d steps (%v), want 4", got, c.AutoTried)

@@ -59,7 +59,11 @@ func freezeReply(r handlers.FreezeReply) (string, []slack.Block) {
 	if r.Confirm {
 		b := button(handlers.ActionFreeze, f.Branch+"|"+f.ID+"|", fmt.Sprintf("Freeze: take %s off %s", f.Label, cutbot.PRs(len(notReady))))
 		b.Style = slack.StyleDanger
-		blocks = append(blocks, slack.NewActionBlock("freeze", b), contextBlock("Nothing changes until you press it. Each PR is checked again before its label comes off."))
+		thaw := "It stays frozen until `/release thaw " + f.Branch + "`."
+		if f.AutoThaw {
+			thaw = "It thaws by itself once the branch's cut is live (`--no-thaw` keeps it frozen)."
+		}
+		blocks = append(blocks, slack.NewActionBlock("freeze", b), contextBlock("Nothing changes until you press it. Each PR is checked again before its label comes off. "+thaw))
 	}
 	return text, blocks
 }

@@ -366,6 +366,9 @@ func (v view) AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 		text = fmt.Sprintf(":ice_cube: %s froze cherry-picks on %s. Thaw after the release: `/release thaw %s`.", user(e.Actor), escape(e.Detail), c.Spec.Branch)
 	case "freeze.thawed":
 		text = fmt.Sprintf(":sunny: %s thawed %s.", user(e.Actor), escape(e.Detail))
+		if e.Actor == "" {
+			text = fmt.Sprintf(":sunny: Thawed by itself, as the freeze asked, now that %s is live: %s.", c.Version(), escape(e.Detail))
+		}
 	case "known-issues":
 		text = fmt.Sprintf(":beetle: Known issues: %s (`/release known-issues %s`).", escape(e.Detail), c.Spec.Branch)
 	case "freeze.reminder":

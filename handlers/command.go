@@ -253,8 +253,9 @@ func init() {
 			Flags: []Flag{
 				{Name: "reason", Value: `"REASON"`, Help: "why, e.g. the cut it is for; shown on each PR", Required: true},
 				{Name: "dry-run", Help: "only show which PRs would lose the label, and why"},
+				{Name: "no-thaw", Help: "keep the branch frozen after its cut is live (with autopilot on, it thaws by itself then)"},
 			},
-			Examples: []string{`/release freeze release-1.31 --reason "v1.31.4 cut"`, `/release freeze release-1.31 --reason "v1.31.4 cut" --dry-run`},
+			Examples: []string{`/release freeze release-1.31 --reason "v1.31.4 cut"`, `/release freeze release-1.31 --reason "v1.31.4 cut" --dry-run`, `/release freeze release-1.31 --reason "v1.31.4 cut" --no-thaw`},
 			Access:   ReleaseManagers,
 			WhoNote:  "--dry-run: anyone",
 			run:      (*Handlers).freeze,

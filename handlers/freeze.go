@@ -123,7 +123,8 @@ func (h *Handlers) freeze(x *execution) (Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	f = &cutbot.Freeze{Repo: h.cpRepo, Branch: branch, Label: h.cpLabel, Reason: x.inv.Flags["reason"], By: x.req.UserID, At: h.clock.Now(), State: cutbot.FreezePreviewed, PRs: prs}
+	f = &cutbot.Freeze{Repo: h.cpRepo, Branch: branch, Label: h.cpLabel, Reason: x.inv.Flags["reason"], By: x.req.UserID, At: h.clock.Now(), State: cutbot.FreezePreviewed, PRs: prs,
+		AutoThaw: h.autopilot && !x.inv.Has("no-thaw")}
 	if x.inv.Has("dry-run") {
 		return FreezeReply{Freeze: f, DryRun: true}, nil
 	}
@@ -451,12 +452,44 @@ func (h *Handlers) remindThaw(ctx context.Context, c *cutbot.Cut) *cutbot.Cut {
 	if err != nil || f == nil || f.State != cutbot.FreezeFrozen {
 		return c
 	}
+	if f.AutoThaw {
+		h.thawLater(f.ID, f.Branch, c)
+		return c
+	}
 	detail := fmt.Sprintf("%s is out and %s is still frozen: `/release thaw %s` puts %s back on %s", c.Version(), f.Branch, f.Branch, f.Label, cutbot.PRs(len(f.Lost())))
 	next, err := h.change(ctx, c, cutbot.Noted{Action: "freeze.reminder", Detail: detail})
 	if err != nil {
 		h.log.Error("remind to thaw", "cut", c.ID, "err", err)
 	}
 	return next
+}
+
+// thawLater thaws a freeze that asked to end by itself once a cut of its branch is live, on
+// the branch's lane (the freeze's one owner), in the name of whoever froze it.
+func (h *Handlers) thawLater(id, branch string, c *cutbot.Cut) {
+	v, cutID := c.Version(), c.ID
+	h.lanes.goAsync(freezeLane(branch), "autothaw:"+id, func() {
+		ctx, cancel := h.jobContext()
+		defer cancel()
+		f, err := h.freezes.UpdateFreeze(ctx, id, func(f *cutbot.Freeze) error {
+			if f.State != cutbot.FreezeFrozen {
+				return cutbot.Errorf(cutbot.ECONFLICT, "%s is %s", f.Branch, f.State)
+			}
+			f.ThawBy, f.ThawAt = "", h.clock.Now() // cutbot itself, as the freeze asked
+			if f.CutID == "" {
+				f.CutID = cutID // the thread of the cut that went live hears of it
+			}
+			return f.Move(cutbot.FreezeThawing)
+		})
+		if err != nil {
+			h.log.Info("auto-thaw: nothing to do", "freeze", id, "why", err)
+			return
+		}
+		h.log.Info("thawing by itself: the cut is live", "freeze", id, "branch", branch, "version", v.String())
+		if _, err := h.driveFreeze(ctx, f); err != nil {
+			h.log.Warn("auto-thaw stopped; it goes on by itself", "freeze", id, "err", err)
+		}
+	})
 }
 
 // resumeFreezes hands the freezes and thaws that stopped halfway (a crash, GitHub failing)

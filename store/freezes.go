@@ -44,6 +44,7 @@ type freezeRecord struct {
 	ThawBy string           `json:"thaw_by,omitempty"`
 	ThawAt time.Time        `json:"thaw_at,omitzero"`
 	CutID  string           `json:"cut_id,omitempty"`
+	Auto   bool             `json:"auto_thaw,omitempty"`
 }
 
 func se(s cutbot.SideEffect) sideEffectRecord {
@@ -55,7 +56,7 @@ func (r sideEffectRecord) domain() cutbot.SideEffect {
 
 func fromFreeze(f *cutbot.Freeze) freezeRecord {
 	r := freezeRecord{ID: f.ID, Repo: f.Repo, Branch: f.Branch, Label: f.Label, Reason: f.Reason, By: f.By, At: f.At,
-		State: string(f.State), ThawBy: f.ThawBy, ThawAt: f.ThawAt, CutID: f.CutID}
+		State: string(f.State), ThawBy: f.ThawBy, ThawAt: f.ThawAt, CutID: f.CutID, Auto: f.AutoThaw}
 	for _, p := range f.PRs {
 		r.PRs = append(r.PRs, freezePRRecord{Number: p.Number, Title: p.Title, URL: p.URL, Reasons: p.Reasons, Unlabel: se(p.Unlabel),
 			Notice: se(p.Notice), Skipped: p.Skipped, Outcome: p.Outcome, Relabel: se(p.Relabel), Thawed: se(p.Thawed)})
@@ -65,7 +66,7 @@ func fromFreeze(f *cutbot.Freeze) freezeRecord {
 
 func (r freezeRecord) toFreeze() *cutbot.Freeze {
 	f := &cutbot.Freeze{ID: r.ID, Repo: r.Repo, Branch: r.Branch, Label: r.Label, Reason: r.Reason, By: r.By, At: r.At,
-		State: cutbot.FreezeState(r.State), ThawBy: r.ThawBy, ThawAt: r.ThawAt, CutID: r.CutID}
+		State: cutbot.FreezeState(r.State), ThawBy: r.ThawBy, ThawAt: r.ThawAt, CutID: r.CutID, AutoThaw: r.Auto}
 	for _, p := range r.PRs {
 		f.PRs = append(f.PRs, cutbot.FreezePR{Number: p.Number, Title: p.Title, URL: p.URL, Reasons: p.Reasons, Unlabel: p.Unlabel.domain(),
 			Notice: p.Notice.domain(), Skipped: p.Skipped, Outcome: p.Outcome, Relabel: p.Relabel.domain(), Thawed: p.Thawed.domain()})
