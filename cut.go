@@ -190,6 +190,8 @@ type Cut struct {
 	// AutopilotStep); AutoTried are the stages it has taken.
 	Autopilot bool
 	AutoTried []StageKind
+	// Notes is the release-notes preview of a patch cut, once drafted.
+	Notes *NotesDraft
 	// Lifted is when a release manager lifted the embargo of an embargoed cut (LiftedBy).
 	Lifted   time.Time
 	LiftedBy string
@@ -366,6 +368,11 @@ func (c *Cut) clone() *Cut {
 	n.ConfirmationOutcomes = maps.Clone(c.ConfirmationOutcomes)
 	n.Journal = slices.Clone(c.Journal)
 	n.AutoTried = slices.Clone(c.AutoTried)
+	if c.Notes != nil {
+		d := *c.Notes
+		d.Items, d.Without = slices.Clone(d.Items), slices.Clone(d.Without)
+		n.Notes = &d
+	}
 	return &n
 }
 

@@ -448,6 +448,9 @@ func (v view) cutMessage(c *cutbot.Cut, key string) (string, []slack.Block, erro
 	case key == cutbot.MessagePublic:
 		t, b := v.PublicThread(c)
 		return t, b, nil
+	case key == cutbot.MessageNotes:
+		t, b := v.NotesDraft(c)
+		return t, b, nil
 	}
 	return "", nil, fmt.Errorf("unknown message key %q", key)
 }
@@ -635,6 +638,35 @@ func (v view) PublicThread(c *cutbot.Cut) (string, []slack.Block) {
 	blocks = append(blocks, section(head))
 	blocks = append(blocks, sections(lines)...)
 	return title, blocks
+}
+
+// NotesDraft is the release-notes preview in the thread: each kind's notes, with their PRs,
+// within Slack's limits (a long list ends with a pointer to the issue, which keeps them all).
+func (v view) NotesDraft(c *cutbot.Cut) (string, []slack.Block) {
+	d := c.Notes
+	if d == nil {
+		text := fmt.Sprintf("Release notes draft of %s: not read yet.", c.Version())
+		return text, []slack.Block{section(text)}
+	}
+	head := fmt.Sprintf(":memo: *Release notes draft of %s*: %s.", c.Version(), escape(d.Summary()))
+	blocks := []slack.Block{section(head)}
+	var lines []string
+	for _, g := range d.Groups() {
+		lines = append(lines, "*"+g.Kind+"*")
+		for _, it := range g.Items {
+			line := fmt.Sprintf("• %s (%s)", escape(strings.ReplaceAll(it.Note, "\n", " ")), link(it.URL, fmt.Sprintf("#%d", it.PR)))
+			if it.FromParent != 0 {
+				line += fmt.Sprintf(", from #%d", it.FromParent)
+			}
+			lines = append(lines, clip(line, 600))
+		}
+	}
+	if len(lines) == 0 {
+		lines = append(lines, "No release notes yet.")
+	}
+	blocks = append(blocks, sections(lines)...)
+	blocks = append(blocks, contextBlock("A draft from the cherry-picks' release-note blocks (an automated pick without one takes its parent's); the cut issue keeps it."))
+	return head, blocks
 }
 
 // gatesNote shows the result of the last gate check.

@@ -508,6 +508,11 @@ func (h *Handlers) newCut(spec cutbot.CutSpec, by string, issueNumber int, noSta
 		return nil, err
 	}
 	c.Autopilot = h.autopilot && !noStart && h.builder != nil
+	if h.gh.api != nil && spec.Version.IsPatch() {
+		if _, err := c.Apply(cutbot.NotesRequested{}, h.clock.Now()); err != nil {
+			return nil, err
+		}
+	}
 	if repo := h.issueRepoOf(spec); h.gh.api != nil && issueNumber == 0 && repo != "" {
 		if _, err := c.Apply(cutbot.IssueIntent{Repo: repo}, h.clock.Now()); err != nil {
 			return nil, err

@@ -17,6 +17,8 @@ const (
 	historyEnd    = "<!-- cutbot:history:end -->"
 	timelineBegin = "<!-- cutbot:timeline:begin (written by cutbot when the cut ends) -->"
 	timelineEnd   = "<!-- cutbot:timeline:end -->"
+	notesBegin    = "<!-- cutbot:notes:begin (a draft from the cherry-picks' release-note blocks; the release-notes tool writes the real ones) -->"
+	notesEnd      = "<!-- cutbot:notes:end -->"
 )
 
 // IssueTemplate is kubernetes/sig-release's cut-release issue template.
@@ -125,6 +127,9 @@ func UpdateIssueBody(current string, t IssueTemplate, c *cutbot.Cut) string {
 	parts := []struct{ begin, end, heading, content string }{
 		{stepsBegin, stepsEnd, "## Release Steps (kept by cutbot)", renderSteps(stepsTmpl, c)},
 		{historyBegin, historyEnd, "## Release Jobs History (kept by cutbot)", renderHistory(historyTmpl, c)},
+	}
+	if c.Notes != nil {
+		parts = append(parts, struct{ begin, end, heading, content string }{notesBegin, notesEnd, "## Release Notes (draft, kept by cutbot)", c.Notes.Markdown(c.Version())})
 	}
 	if c.Status != cutbot.CutActive {
 		parts = append(parts, struct{ begin, end, heading, content string }{timelineBegin, timelineEnd, "## Timeline", renderTimeline(c)})

@@ -245,6 +245,8 @@ func (h *Handlers) perform(ctx context.Context, c *cutbot.Cut, e cutbot.Effect, 
 		return h.openPromotionPR(ctx, c, e, uncertain)
 	case cutbot.UnholdPromotion:
 		return h.unholdPromotion(ctx, c, e, uncertain)
+	case cutbot.DraftReleaseNotes:
+		return h.draftNotes(ctx, c)
 	}
 	return nil, fmt.Errorf("no way to carry out %T", e)
 }

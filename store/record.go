@@ -46,6 +46,24 @@ type cutRecord struct {
 	LiftedBy    string                   `json:"lifted_by,omitempty"`
 	Autopilot   bool                     `json:"autopilot,omitempty"`
 	AutoTried   []string                 `json:"auto_tried,omitempty"`
+	Notes       *notesRecord             `json:"notes,omitempty"`
+}
+
+type notesRecord struct {
+	Branch  string           `json:"branch"`
+	Since   time.Time        `json:"since"`
+	SinceOf string           `json:"since_of,omitempty"`
+	Items   []noteItemRecord `json:"items,omitempty"`
+	Without []int            `json:"without,omitempty"`
+}
+
+type noteItemRecord struct {
+	PR         int    `json:"pr"`
+	URL        string `json:"url,omitempty"`
+	Title      string `json:"title,omitempty"`
+	Kind       string `json:"kind"`
+	Note       string `json:"note"`
+	FromParent int    `json:"from_parent,omitempty"`
 }
 
 // effectRecord is one intent of a cut's journal: a tagged union of the domain's effects.
@@ -84,6 +102,8 @@ func fromEffect(e cutbot.Effect) effectRecord {
 		return effectRecord{Kind: "promotion-pr", Attempt: e.Attempt}
 	case cutbot.UnholdPromotion:
 		return effectRecord{Kind: "unhold", Attempt: e.Attempt, PR: e.PR}
+	case cutbot.DraftReleaseNotes:
+		return effectRecord{Kind: "notes"}
 	}
 	panic(fmt.Sprintf("store: no record for effect %T", e))
 }
@@ -108,6 +128,8 @@ func (r effectRecord) toEffect() (cutbot.Effect, error) {
 		return cutbot.OpenPromotionPR{Attempt: r.Attempt}, nil
 	case "unhold":
 		return cutbot.UnholdPromotion{Attempt: r.Attempt, PR: r.PR}, nil
+	case "notes":
+		return cutbot.DraftReleaseNotes{}, nil
 	}
 	return nil, fmt.Errorf("unknown effect kind %q", r.Kind)
 }
@@ -237,6 +259,12 @@ func fromCut(c *cutbot.Cut) cutRecord {
 	r.Embargo, r.K8sOrg, r.K8sRepo, r.K8sRef = c.Spec.Embargo, c.Spec.Source.Org, c.Spec.Source.Repo, c.Spec.Source.Ref
 	r.Missing, r.Lifted, r.LiftedBy = c.MissingBranch, c.Lifted, c.LiftedBy
 	r.Autopilot = c.Autopilot
+	if n := c.Notes; n != nil {
+		r.Notes = &notesRecord{Branch: n.Branch, Since: n.Since, SinceOf: n.SinceOf, Without: n.Without}
+		for _, it := range n.Items {
+			r.Notes.Items = append(r.Notes.Items, noteItemRecord{PR: it.PR, URL: it.URL, Title: it.Title, Kind: it.Kind, Note: it.Note, FromParent: it.FromParent})
+		}
+	}
 	for _, k := range c.AutoTried {
 		r.AutoTried = append(r.AutoTried, string(k))
 	}
@@ -272,6 +300,12 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 	}
 	for _, k := range r.AutoTried {
 		c.AutoTried = append(c.AutoTried, cutbot.StageKind(k))
+	}
+	if n := r.Notes; n != nil {
+		c.Notes = &cutbot.NotesDraft{Branch: n.Branch, Since: n.Since, SinceOf: n.SinceOf, Without: n.Without}
+		for _, it := range n.Items {
+			c.Notes.Items = append(c.Notes.Items, cutbot.NoteItem{PR: it.PR, URL: it.URL, Title: it.Title, Kind: it.Kind, Note: it.Note, FromParent: it.FromParent})
+		}
 	}
 	for _, sr := range r.Stages {
 		s := cutbot.Stage{Kind: cutbot.StageKind(sr.Kind), Skipped: sr.Skipped}

@@ -407,15 +407,17 @@ func sandboxCalendars(dir string, now time.Time) ([]string, error) {
   maintenanceModeStartDate: "%[3]s"
   endOfLifeDate: "%[4]s"
   next: {release: 1.31.3, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
+  previousPatches: [{release: 1.31.2, cherryPickDeadline: "%[9]s", targetDate: "%[8]s"}]
 - release: "1.30"
   maintenanceModeStartDate: "%[5]s"
   endOfLifeDate: "%[3]s"
   next: {release: 1.30.7, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
+  previousPatches: [{release: 1.30.6, cherryPickDeadline: "%[9]s", targetDate: "%[8]s"}]
 - release: "1.29"
   maintenanceModeStartDate: "%[6]s"
   endOfLifeDate: "%[7]s"
   next: {release: 1.29.11, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
-`, d(10), d(14), d(200), d(260), d(140), d(5), d(30))
+`, d(10), d(14), d(200), d(260), d(140), d(5), d(30), d(-21), d(-25))
 	cycle := fmt.Sprintf(`- {what: Code Freeze, when: %q, cycle: v1.36}
 - {what: Docs deadline, when: %q, cycle: v1.36}
 - {what: v1.36.0 released, when: %q, cycle: v1.36}

@@ -86,6 +86,21 @@ func newSandboxWorld() *sandboxWorld {
 		w.gh.AddPullRequest(k8s, p)
 		w.gh.SetStatus(k8s, p.HeadSHA, "pull-kubernetes-e2e-gce", "success", fmt.Sprintf("https://prow.k8s.io/view/gs/kubernetes-jenkins/pr-logs/pull/%d/pull-kubernetes-e2e-gce/1", p.Number))
 	}
+	// Merged since the last patch releases, for the release-notes drafts: one with its own
+	// release-note block, one (on 1.30) whose note is its parent's.
+	w.gh.AddPullRequest(k8s, githubfake.PR{Number: 127700, Title: "kube-proxy: clean up stale conntrack entries of UDP services", Base: "master", HeadRef: "conntrack",
+		Author: "a-contributor", State: "closed", Merged: true, MergedAt: weekAgo.Add(-24 * time.Hour), CreatedAt: weekAgo.Add(-72 * time.Hour), Labels: []string{"kind/bug", "sig/network"},
+		Body: "Fixes #127690\n\n```release-note\nkube-proxy: stale conntrack entries of UDP services are cleaned up when an endpoint goes away.\n```\n"})
+	for _, p := range []githubfake.PR{
+		{Number: 128090, Title: "Automated cherry pick of #127650: kubelet: fix the eviction of terminated pods", Base: "release-1.31", HeadRef: "automated-cherry-pick-of-#127650-upstream-release-1.31",
+			Labels: []string{"lgtm", "approved", "cherry-pick-approved", "kind/bug", "sig/node", "release-note"},
+			Body:   "Cherry pick of #127650 on release-1.31.\n\n```release-note\nkubelet: terminated pods are no longer evicted twice under memory pressure.\n```\n"},
+		{Number: 128091, Title: "Automated cherry pick of #127700: kube-proxy: clean up stale conntrack entries of UDP services", Base: "release-1.30", HeadRef: "automated-cherry-pick-of-#127700-upstream-release-1.30",
+			Labels: []string{"lgtm", "approved", "cherry-pick-approved", "kind/bug", "sig/network", "release-note"}, Body: "Cherry pick of #127700 on release-1.30."},
+	} {
+		p.HeadSHA, p.Author, p.CreatedAt, p.State, p.Merged, p.MergedAt = fmt.Sprintf("%040x", p.Number), "k8s-infra-cherrypick-robot", weekAgo.Add(-24*time.Hour), "closed", true, weekAgo
+		w.gh.AddPullRequest(k8s, p)
+	}
 	w.gh.AddIssue(k8s, 128300, "kubelet restarts pods after a probe race", "open", "a-contributor")
 	w.gh.EditBody(k8s, 128300, "```release\nintroduced-in=v1.31.2\n```\n```release\nresolved-in=v1.31.3\n```\n## Symptoms\nPods restart when a probe races the kubelet's sync.")
 	w.gh.SetLabels(k8s, 128300, "priority/critical-urgent", "sig/node", "kind/regression")
