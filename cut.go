@@ -190,6 +190,8 @@ type Cut struct {
 	// AutopilotStep); AutoTried are the stages it has taken.
 	Autopilot bool
 	AutoTried []StageKind
+	// ScheduleURL is the schedule.yaml PR cutbot opened after the release.
+	ScheduleURL string
 	// Notes is the release-notes preview of a patch cut, once drafted.
 	Notes *NotesDraft
 	// Lifted is when a release manager lifted the embargo of an embargoed cut (LiftedBy).

@@ -341,3 +341,12 @@ type PromotionOpener interface {
 	// Find looks for the PR an earlier Open made.
 	Find(ctx context.Context, v Version) (PromotionPR, bool, error)
 }
+
+// ScheduleUpdater proposes the release calendar's update after a patch release: the
+// schedule.yaml pull request on kubernetes/website that schedule-builder's user would open.
+type ScheduleUpdater interface {
+	// Open opens it for v, released on day; ok is false when the file has v already.
+	Open(ctx context.Context, v Version, day Day) (pr PullRequest, ok bool, err error)
+	// Find looks for the PR an earlier Open made.
+	Find(ctx context.Context, v Version) (PullRequest, bool, error)
+}

@@ -104,6 +104,8 @@ func (c *Cut) words(e AuditEntry) string {
 		return with(stage+": no PR needed", e.Detail)
 	case a == "fact.unheld":
 		return with(stage, e.Detail)
+	case a == "schedule.pr":
+		return with("proposed the schedule update", e.Detail)
 	case a == "notes.drafted":
 		return with("drafted the release notes", e.Detail)
 	case a == "autopilot.step":

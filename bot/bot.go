@@ -48,7 +48,9 @@ type Config struct {
 	// Autopilot takes new cuts' routine steps; PatchNoMock leaves patch cuts' mock pair out.
 	Autopilot, PatchNoMock bool
 	// Promoter opens image-promotion PRs as kpromo pr does (nil: a person runs kpromo).
-	Promoter      cutbot.PromotionOpener
+	Promoter cutbot.PromotionOpener
+	// Schedule proposes schedule.yaml after a patch release (nil: a person runs schedule-builder).
+	Schedule      cutbot.ScheduleUpdater
 	ManagersGroup string // usergroup id of the release managers
 	Managers      []string
 	Command       string // the slash command, default "/release"
@@ -244,6 +246,7 @@ func New(cfg Config, st Store) (*Bot, error) {
 		TemplatePath:  cfg.IssueTemplatePath,
 		PromotionRepo: cfg.PromotionRepo,
 		Promoter:      cfg.Promoter,
+		Schedule:      cfg.Schedule,
 		ReleaseRepo:   cfg.ReleaseRepo,
 		PublishingBot: cfg.PublishingBot,
 		RemindAfter:   cfg.RemindAfter,

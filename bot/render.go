@@ -375,6 +375,8 @@ func (v view) AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 		text = fmt.Sprintf(":ice_cube: %s.", e.Detail)
 	case "stage.job_failed":
 		text = fmt.Sprintf(":x: %s", escape(e.Detail))
+	case "schedule.pr":
+		text = fmt.Sprintf(":calendar: %s.", escape(e.Detail))
 	case "fact.promotion_noop":
 		text = fmt.Sprintf(":white_check_mark: Image promotion of %s: %s.", c.Version(), escape(e.Detail))
 	case "autopilot.stopped":

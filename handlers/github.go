@@ -611,6 +611,11 @@ func (h *Handlers) followAnnouncement(ctx context.Context, c *cutbot.Cut, a cutb
 		return c, err
 	}
 	h.log.Info("release is live", "cut", c.ID, "release", url)
+	if h.scheduler != nil && c.Version().IsPatch() {
+		if next, err := h.change(ctx, c, cutbot.ScheduleRequested{}); err == nil {
+			c = next
+		}
+	}
 	return h.remindThaw(ctx, c), nil
 }
 

@@ -61,6 +61,7 @@ type Deps struct {
 	PublishingBot string                 // the publishing-bot health issue, e.g. kubernetes/kubernetes#56876
 	PromotionRepo string                 // where image-promotion PRs are, e.g. kubernetes/k8s.io
 	Promoter      cutbot.PromotionOpener // opens them as kpromo pr does; nil: a person does
+	Schedule      cutbot.ScheduleUpdater // proposes schedule.yaml after a patch; nil: a person does
 	PromotionJob  string                 // the postsubmit that promotes, e.g. post-k8sio-image-promo
 	ReleaseRepo   string                 // where the GitHub release appears, e.g. kubernetes/kubernetes
 	RemindAfter   time.Duration          // remind the release managers of an unapproved promotion PR
@@ -140,6 +141,7 @@ type Handlers struct {
 	minGap, maxGap   time.Duration
 	autopilot        bool
 	patchNoMock      bool
+	scheduler        cutbot.ScheduleUpdater
 }
 
 // New returns Handlers using deps.
@@ -173,7 +175,7 @@ func New(deps Deps) *Handlers {
 		warnQueued: deps.WarnQueued, warnRunning: deps.WarnRunning, newID: deps.NewID,
 		gh: newGHDeps(deps), cal: newCalendar(deps), freezes: deps.Freezes, cpRepo: deps.CherryPickRepo, cpLabel: deps.FreezeLabel, observe: deps.Observer, board: newBoard(deps)}
 	h.privateChannel, h.privateIssueRepo = deps.PrivateChannel, deps.PrivateIssueRepo
-	h.autopilot, h.patchNoMock = deps.Autopilot, deps.PatchNoMock
+	h.autopilot, h.patchNoMock, h.scheduler = deps.Autopilot, deps.PatchNoMock, deps.Schedule
 	h.minGap, h.maxGap = cmp.Or(deps.MinPatchGap, cutbot.DefaultMinPatchGap), cmp.Or(deps.MaxPatchGap, cutbot.DefaultMaxPatchGap)
 	h.lanes.onPanic = h.recovered
 	h.lanes.after = h.showChanged

@@ -202,6 +202,9 @@ func renderSteps(tmpl string, c *cutbot.Cut) string {
 // to add, from the cut's state.
 func itemState(c *cutbot.Cut, group, text string) (done bool, link, note string) {
 	lower := strings.ToLower(text)
+	if strings.Contains(lower, "schedule.yaml") && c.ScheduleURL != "" {
+		return true, c.ScheduleURL, ""
+	}
 	succeeded := func(k cutbot.StageKind) bool {
 		s := c.Stage(k)
 		return s != nil && s.Status() == cutbot.StatusSucceeded

@@ -205,7 +205,7 @@ func (h *Handlers) blocked(c *cutbot.Cut, e cutbot.Effect) bool {
 			return c.Embargoed() || !c.Messages[cutbot.MessagePublic].Posted()
 		}
 		return !c.Messages[cutbot.MessageThread].Posted()
-	case cutbot.CommentBuilds, cutbot.OpenPromotionPR, cutbot.UnholdPromotion:
+	case cutbot.CommentBuilds, cutbot.OpenPromotionPR, cutbot.UnholdPromotion, cutbot.OpenSchedulePR:
 		return c.Embargoed() // public pull requests
 	}
 	return false
@@ -247,6 +247,8 @@ func (h *Handlers) perform(ctx context.Context, c *cutbot.Cut, e cutbot.Effect, 
 		return h.unholdPromotion(ctx, c, e, uncertain)
 	case cutbot.DraftReleaseNotes:
 		return h.draftNotes(ctx, c)
+	case cutbot.OpenSchedulePR:
+		return h.openSchedulePR(ctx, c, uncertain)
 	}
 	return nil, fmt.Errorf("no way to carry out %T", e)
 }

@@ -65,3 +65,32 @@ func (h *Handlers) draftNotes(ctx context.Context, c *cutbot.Cut) ([]cutbot.Even
 	h.log.Info("release notes drafted", "cut", c.ID, "notes", len(d.Items), "without", len(d.Without))
 	return []cutbot.Event{cutbot.NotesDrafted{Draft: d}}, nil
 }
+
+// openSchedulePR carries out an OpenSchedulePR: the schedule.yaml PR on kubernetes/website,
+// once (an uncertain one is looked for by its head branch first).
+func (h *Handlers) openSchedulePR(ctx context.Context, c *cutbot.Cut, uncertain bool) ([]cutbot.Event, error) {
+	u := h.scheduler
+	if u == nil {
+		return []cutbot.Event{cutbot.EffectDone{Key: cutbot.OpenSchedulePR{}.Key()}}, nil
+	}
+	v := c.Version()
+	if uncertain {
+		pr, found, err := u.Find(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			return []cutbot.Event{cutbot.ScheduleProposed{URL: pr.URL, Detail: "schedule.yaml PR " + pr.URL}}, nil
+		}
+	}
+	day := cutbot.DayOf(cmp.Or(c.EndedAt, h.clock.Now()).In(h.cal.policy.Location))
+	pr, ok, err := u.Open(ctx, v, day)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return []cutbot.Event{cutbot.ScheduleProposed{Detail: fmt.Sprintf("schedule.yaml lists %s already: no PR needed", v)}}, nil
+	}
+	h.log.Info("schedule.yaml PR opened", "cut", c.ID, "pr", pr.URL)
+	return []cutbot.Event{cutbot.ScheduleProposed{URL: pr.URL, Detail: "schedule.yaml PR " + pr.URL + " (what schedule-builder would do: " + v.String() + " moves to the past patches with its date, the next patch takes the next upcoming date)"}}, nil
+}

@@ -47,6 +47,7 @@ type cutRecord struct {
 	Autopilot   bool                     `json:"autopilot,omitempty"`
 	AutoTried   []string                 `json:"auto_tried,omitempty"`
 	Notes       *notesRecord             `json:"notes,omitempty"`
+	Schedule    string                   `json:"schedule_pr,omitempty"`
 }
 
 type notesRecord struct {
@@ -104,6 +105,8 @@ func fromEffect(e cutbot.Effect) effectRecord {
 		return effectRecord{Kind: "unhold", Attempt: e.Attempt, PR: e.PR}
 	case cutbot.DraftReleaseNotes:
 		return effectRecord{Kind: "notes"}
+	case cutbot.OpenSchedulePR:
+		return effectRecord{Kind: "schedule-pr"}
 	}
 	panic(fmt.Sprintf("store: no record for effect %T", e))
 }
@@ -130,6 +133,8 @@ func (r effectRecord) toEffect() (cutbot.Effect, error) {
 		return cutbot.UnholdPromotion{Attempt: r.Attempt, PR: r.PR}, nil
 	case "notes":
 		return cutbot.DraftReleaseNotes{}, nil
+	case "schedule-pr":
+		return cutbot.OpenSchedulePR{}, nil
 	}
 	return nil, fmt.Errorf("unknown effect kind %q", r.Kind)
 }
@@ -259,6 +264,7 @@ func fromCut(c *cutbot.Cut) cutRecord {
 	r.Embargo, r.K8sOrg, r.K8sRepo, r.K8sRef = c.Spec.Embargo, c.Spec.Source.Org, c.Spec.Source.Repo, c.Spec.Source.Ref
 	r.Missing, r.Lifted, r.LiftedBy = c.MissingBranch, c.Lifted, c.LiftedBy
 	r.Autopilot = c.Autopilot
+	r.Schedule = c.ScheduleURL
 	if n := c.Notes; n != nil {
 		r.Notes = &notesRecord{Branch: n.Branch, Since: n.Since, SinceOf: n.SinceOf, Without: n.Without}
 		for _, it := range n.Items {
@@ -290,6 +296,7 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 		Lifted:        r.Lifted,
 		LiftedBy:      r.LiftedBy,
 		Autopilot:     r.Autopilot,
+		ScheduleURL:   r.Schedule,
 		Status:        cutbot.CutStatus(r.Status),
 		Channel:       r.Channel,
 		OpenedBy:      r.OpenedBy,

@@ -74,6 +74,8 @@ type Config struct {
 	PatchMockRun     string
 	PromotionFork    string
 	StagingRegistry  string
+	WebsiteRepo      string
+	WebsiteFork      string
 	MinPatchGap      time.Duration
 	MaxPatchGap      time.Duration
 
@@ -147,6 +149,10 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.PromotionFork }},
 	{Env: "CUTBOT_STAGING_REGISTRY", Flag: "staging-registry", Default: "gcr.io/k8s-staging-kubernetes", Help: "Where the no-mock stage pushes the images: the promotion PR takes their digests from here (the registry's catalog, then each image's tag).",
 		field: func(c *Config) any { return &c.StagingRegistry }},
+	{Env: "CUTBOT_WEBSITE_REPO", Flag: "website-repo", Default: "kubernetes/website", Help: "Where the release calendar's schedule.yaml lives (data/releases/schedule.yaml).",
+		field: func(c *Config) any { return &c.WebsiteRepo }},
+	{Env: "CUTBOT_WEBSITE_FORK", Flag: "website-fork", Help: "owner/repo of cutbot's fork of CUTBOT_WEBSITE_REPO: when set, once a patch release is live cutbot opens the schedule.yaml PR schedule-builder's user would (the release moves to previousPatches with its date, next advances). Unset: a person runs schedule-builder.",
+		field: func(c *Config) any { return &c.WebsiteFork }},
 	{Env: "CUTBOT_PATCH_MOCK_RUN", Flag: "patch-mock-run", Default: "on", Help: "on: patch cuts run the mock stage and mock release first, as the seed process has it. off: patch cuts leave them out (the 2026 handbook made them optional) unless a cut asks with --mock-run.",
 		field: func(c *Config) any { return &c.PatchMockRun }},
 	{Env: "CUTBOT_MANAGERS_GROUP", Flag: "managers-group", Help: "Usergroup id (S…) of the release managers; its members may run commands that change anything.",
@@ -426,6 +432,9 @@ func (c *Config) validate() error {
 		if v != "on" && v != "off" {
 			bad("%s %q: use on or off", name, v)
 		}
+	}
+	if f := c.WebsiteFork; f != "" && strings.Count(f, "/") != 1 {
+		bad("CUTBOT_WEBSITE_FORK %q: give owner/repo of the fork, e.g. k8s-release-robot/website", f)
 	}
 	if f := c.PromotionFork; f != "" && strings.Count(f, "/") != 1 {
 		bad("CUTBOT_PROMOTION_FORK %q: give owner/repo of the fork, e.g. k8s-release-robot/k8s.io", f)

@@ -70,6 +70,8 @@ var arrivals = map[string]arrival{
 	"CUTBOT_PATCH_MOCK_RUN":         {"off", "off", func(c Config) any { return c.PatchMockRun }},
 	"CUTBOT_PROMOTION_FORK":         {"bot/k8s.io", "bot/k8s.io", func(c Config) any { return c.PromotionFork }},
 	"CUTBOT_STAGING_REGISTRY":       {"127.0.0.1:5000/k8s-staging-kubernetes", "127.0.0.1:5000/k8s-staging-kubernetes", func(c Config) any { return c.StagingRegistry }},
+	"CUTBOT_WEBSITE_REPO":           {"me/website", "me/website", func(c Config) any { return c.WebsiteRepo }},
+	"CUTBOT_WEBSITE_FORK":           {"bot/website", "bot/website", func(c Config) any { return c.WebsiteFork }},
 	"CUTBOT_CALENDARS":              {"github:kubernetes/website/data/releases/schedule.yaml, /etc/eol.yaml", []string{"github:kubernetes/website/data/releases/schedule.yaml", "/etc/eol.yaml"}, func(c Config) any { return c.Calendars }},
 	"CUTBOT_TIMEZONE":               {"Europe/Berlin", "Europe/Berlin", func(c Config) any { return c.Timezone }},
 	"CUTBOT_REMINDER_TIME":          {"10:30", "10:30", func(c Config) any { return c.ReminderTime }},

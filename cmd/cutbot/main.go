@@ -367,6 +367,9 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			bc.Promoter = &promotion.Opener{GitHub: gh, Staging: &promotion.Registry{Base: cfg.StagingRegistry},
 				Repo: cfg.PromotionRepo, Base: "main", Fork: cfg.PromotionFork, Path: promotion.DefaultImagesPath}
 		}
+		if cfg.WebsiteFork != "" {
+			bc.Schedule = &schedule.Updater{GitHub: gh, Repo: cfg.WebsiteRepo, Base: "main", Fork: cfg.WebsiteFork, Path: schedule.DefaultSchedulePath}
+		}
 		if cfg.KnownIssuesQuery != "off" {
 			bc.KnownIssuesQuery = cfg.KnownIssuesQuery
 		}

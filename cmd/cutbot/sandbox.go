@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/cutbot"
 	"sigs.k8s.io/cutbot/bot"
 	"sigs.k8s.io/cutbot/integrations/cloudbuildfake"
+	"sigs.k8s.io/cutbot/integrations/schedule"
 	"sigs.k8s.io/cutbot/integrations/slackfake"
 )
 
@@ -129,6 +130,17 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		fake.EnforceRateLimits(slackfake.SlackRateLimits())
 		pace = "slack"
 	}
+	// kubernetes/website holds the same schedule.yaml, for the PR cutbot opens after a patch.
+	for _, c := range calendars {
+		if strings.HasSuffix(c, "schedule.yaml") {
+			body, err := os.ReadFile(c)
+			if err != nil {
+				return err
+			}
+			world.gh.AddBranches("kubernetes/website", "main")
+			world.gh.SetFile("kubernetes/website", schedule.DefaultSchedulePath, string(body))
+		}
+	}
 	opts := fake.Options()
 	vars := map[string]string{
 		"SLACK_APP_TOKEN": opts.AppToken, "SLACK_BOT_TOKEN": opts.BotToken, "SLACK_API_URL": fake.APIURL(),
@@ -144,6 +156,8 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		// stages pushed to the (in-memory) staging registry.
 		"CUTBOT_PROMOTION_FORK":   "cutbot-sandbox/k8s.io",
 		"CUTBOT_STAGING_REGISTRY": world.staging.Host() + "/k8s-staging-kubernetes",
+		// ... and the schedule.yaml PR on kubernetes/website after each patch release.
+		"CUTBOT_WEBSITE_FORK": "cutbot-sandbox/website",
 	}
 	cfg, err := loadConfig(func(k string) string { return vars[k] }, flag.NewFlagSet("sandbox", flag.ContinueOnError), nil)
 	if err == nil {
@@ -417,7 +431,10 @@ func sandboxCalendars(dir string, now time.Time) ([]string, error) {
   maintenanceModeStartDate: "%[6]s"
   endOfLifeDate: "%[7]s"
   next: {release: 1.29.11, cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
-`, d(10), d(14), d(200), d(260), d(140), d(5), d(30), d(-21), d(-25))
+upcoming_releases:
+- {cherryPickDeadline: "%[1]s", targetDate: "%[2]s"}
+- {cherryPickDeadline: "%[10]s", targetDate: "%[11]s"}
+`, d(10), d(14), d(200), d(260), d(140), d(5), d(30), d(-21), d(-25), d(38), d(42))
 	cycle := fmt.Sprintf(`- {what: Code Freeze, when: %q, cycle: v1.36}
 - {what: Docs deadline, when: %q, cycle: v1.36}
 - {what: v1.36.0 released, when: %q, cycle: v1.36}
