@@ -168,8 +168,13 @@ func PlanReminders(ms []Milestone, p ReminderPolicy) []Reminder {
 		g := groups[key]
 		sort.Slice(g.items, func(i, j int) bool { return versionLess(g.items[j], g.items[i]) })
 		leads := []int{0}
-		if g.kind == CherryPickDeadline || g.kind == CycleMilestone {
+		switch g.kind {
+		case CherryPickDeadline, CycleMilestone:
 			leads = p.Leads
+		case PatchTarget:
+			// The playbook: "On the day before the planned release, run a mock build": the
+			// day before, the reminder offers to open the cut (and start its mock run).
+			leads = []int{1, 0}
 		}
 		until := g.day.AddDays(1).At(0, 0, loc) // the day is over
 		if (g.kind == CherryPickDeadline || g.kind == CycleMilestone) && !g.event.IsZero() {
@@ -177,6 +182,10 @@ func PlanReminders(ms []Milestone, p ReminderPolicy) []Reminder {
 		}
 		for _, lead := range leads {
 			at := g.day.AddDays(-lead).At(p.Hour, p.Minute, loc)
+			until := until
+			if g.kind == PatchTarget && lead > 0 {
+				until = g.day.At(0, 0, loc) // "due tomorrow" is over once the day has come
+			}
 			if lead == 0 && !g.event.IsZero() && g.event.Before(at) {
 				at = g.event.Add(-time.Hour) // a milestone early in the day is reminded before it
 			}

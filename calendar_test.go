@@ -44,6 +44,7 @@ func TestPlanReminders(t *testing.T) {
 	want := []row{
 		{"cpd-20241011-3d", "2024-10-08 09:00 PDT", []string{"v1.31.2", "v1.30.6", "v1.29.10"}},
 		{"cpd-20241011-0d", "2024-10-11 09:00 PDT", []string{"v1.31.2", "v1.30.6", "v1.29.10"}},
+		{"patch-20241015-1d", "2024-10-14 09:00 PDT", []string{"v1.31.2", "v1.30.6", "v1.29.10"}},
 		{"patch-20241015-0d", "2024-10-15 09:00 PDT", []string{"v1.31.2", "v1.30.6", "v1.29.10"}},
 		{"eol-20241028-0d", "2024-10-28 09:00 PDT", []string{"release-1.28"}},
 		// The code freeze is at 02:00 UTC: 18:00 PST the day before, so its "on the day"
@@ -139,8 +140,10 @@ func TestDueReminders(t *testing.T) {
 		{name: "down at its time, back the next day: late", now: "2024-10-09 14:00", wantPost: []string{"cpd-20241011-3d (late)"}},
 		{name: "down over two reminders: only the current one", now: "2024-10-11 10:30", wantPost: []string{"cpd-20241011-0d (late)"}, wantDrop: []string{"cpd-20241011-3d"}},
 		{name: "back after the deadline: dropped", now: "2024-10-12 08:00", wantDrop: []string{"cpd-20241011-3d", "cpd-20241011-0d"}},
-		{name: "target day", now: "2024-10-15 09:00", handled: []string{"cpd-20241011-3d", "cpd-20241011-0d"}, wantPost: []string{"patch-20241015-0d"}},
-		{name: "muted (handled) is never due", now: "2024-10-15 09:00", handled: []string{"cpd-20241011-3d", "cpd-20241011-0d", "patch-20241015-0d"}},
+		{name: "the day before", now: "2024-10-14 09:00", handled: []string{"cpd-20241011-3d", "cpd-20241011-0d"}, wantPost: []string{"patch-20241015-1d"}},
+		{name: "target day", now: "2024-10-15 09:00", handled: []string{"cpd-20241011-3d", "cpd-20241011-0d", "patch-20241015-1d"}, wantPost: []string{"patch-20241015-0d"}},
+		{name: "target day, the day before missed", now: "2024-10-15 09:00", handled: []string{"cpd-20241011-3d", "cpd-20241011-0d"}, wantPost: []string{"patch-20241015-0d"}, wantDrop: []string{"patch-20241015-1d"}},
+		{name: "muted (handled) is never due", now: "2024-10-15 09:00", handled: []string{"cpd-20241011-3d", "cpd-20241011-0d", "patch-20241015-0d", "patch-20241015-1d"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			handled := map[string]bool{}

@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"sigs.k8s.io/cutbot"
 	"sigs.k8s.io/cutbot/integrations/githubfake"
 	"sigs.k8s.io/cutbot/integrations/promotion"
+	"sigs.k8s.io/cutbot/integrations/schedule"
 )
 
 // TestAutopilot: with autopilot on, the mock stage starts when the cut opens and the mock
@@ -209,4 +212,58 @@ func TestNoopPromotion(t *testing.T) {
 	if c := len(bl.gh.Requests("POST /repos/kubernetes/k8s.io/pulls")); c != 0 {
 		t.Errorf("%d PRs opened for a no-op promotion", c)
 	}
+}
+
+// TestCalendarOpensTheDay: at the cherry-pick deadline the reminder offers to freeze the
+// branch (the preview, then the same confirmation); the day before the target date it offers
+// to open the cut, which with autopilot starts the mock run. The buttons are release
+// managers' only.
+func TestCalendarOpensTheDay(t *testing.T) {
+	fake := workspace(t)
+	bl := newBuilds(t)
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	bl.clock.Add(time.Date(2024, 10, 11, 9, 1, 0, 0, la).Sub(bl.clock.Now()))
+	path := filepath.Join(t.TempDir(), "schedule.yaml")
+	os.WriteFile(path, []byte(`schedules:
+- release: "1.31"
+  maintenanceModeStartDate: "2025-08-28"
+  endOfLifeDate: "2025-10-28"
+  next: {release: 1.31.3, cherryPickDeadline: "2024-10-11", targetDate: "2024-10-15"}
+`), 0o644)
+	bl.gh.AddPullRequest(k8s, githubfake.PR{Number: 128001, Title: "Automated cherry pick of #128000: fix", Base: "release-1.31", HeadSHA: headSHA(128001), Labels: []string{"cherry-pick-approved", "lgtm"}})
+	r := startBotEdit(t, fake, "", bl, func(cfg *Config) {
+		cfg.Autopilot = true
+		cfg.Calendars = []cutbot.CalendarSource{&schedule.Source{Spec: path}}
+		cfg.Policy = cutbot.ReminderPolicy{Leads: []int{3, 0}, Hour: 9, Location: la}
+	})
+	r.runJob("reminders")
+	mustContain(t, "deadline", fake.Transcript(channelID), ":cherries: The cherry-pick deadline for v1.31.3 is today (Fri, 2024-10-11).", "[Freeze release-1.31]")
+	r.click(guest, "Freeze release-1.31")
+	mustContain(t, "guest", r.lastReply(guest), "Only release managers")
+	r.click(alice, "Freeze release-1.31")
+	mustContain(t, "preview", r.lastReply(alice), "Cherry-pick freeze of release-1.31 (v1.31.3 cut): 1 of 1 PR with cherry-pick-approved would lose it.")
+	r.clickReply(alice, alice, "Freeze: take cherry-pick-approved off 1 PR")
+	if f := freezes(t, r.store); len(f) != 1 || f[0].State != cutbot.FreezeFrozen {
+		t.Fatalf("freezes %v", f)
+	}
+
+	bl.clock.Add(time.Date(2024, 10, 14, 9, 1, 0, 0, la).Sub(bl.clock.Now()))
+	r.runJob("reminders")
+	mustContain(t, "due tomorrow", fake.Transcript(channelID), ":kubernetes: v1.31.3 is due tomorrow (Tue, 2024-10-15).", "[Open the cut of v1.31.3]")
+	if bl.created() != 0 {
+		t.Fatal("a build before anyone pressed")
+	}
+	r.click(guest, "Open the cut of v1.31.3")
+	mustContain(t, "guest", r.lastReply(guest), "Only release managers")
+	r.click(alice, "Open the cut of v1.31.3")
+	mustContain(t, "opened", r.lastReply(alice), "Opened the cut. The mock stage starts now")
+	if bl.created() != 1 {
+		t.Errorf("%d builds after the cut opened from the reminder, want the mock stage", bl.created())
+	}
+	c := activeCut(t, r.store, "v1.31.3")
+	if c.OpenedBy != alice {
+		t.Errorf("opened by %s", c.OpenedBy)
+	}
+	r.click(alice, "Open the cut of v1.31.3")
+	mustContain(t, "twice", r.lastReply(alice), "v1.31.3 already has an active cut")
 }

@@ -20,7 +20,7 @@ var _ cutbot.Announcer = (*messenger)(nil)
 // post interrupted by a crash is found again.
 func (m *messenger) PostReminder(ctx context.Context, d cutbot.Due) (cutbot.MessageRef, error) {
 	text := m.view().Reminder(d)
-	ch, ts, err := m.poster.post(ctx, PriorityProgress, m.channel, newContent(text, []slack.Block{section(text)}),
+	ch, ts, err := m.poster.post(ctx, PriorityProgress, m.channel, newContent(text, m.view().ReminderBlocks(d, text)),
 		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: reminderMetadata, EventPayload: map[string]any{"id": d.ID}}),
 		slack.MsgOptionDisableLinkUnfurl())
 	if err != nil {
@@ -64,6 +64,9 @@ func (v view) Reminder(d cutbot.Due) string {
 			verb = "are"
 		}
 		text = fmt.Sprintf(":kubernetes: %s %s due today (%s).", items, verb, dayName(d.Day))
+		if d.Lead == 1 {
+			text = fmt.Sprintf(":kubernetes: %s %s due tomorrow (%s). The playbook runs the mock build the day before: a release manager's button opens the cut, and its mock run starts.", items, verb, dayName(d.Day))
+		}
 	case cutbot.MaintenanceMode:
 		text = fmt.Sprintf(":wrench: %s enters maintenance mode today (%s).", items, dayName(d.Day))
 	case cutbot.EndOfLife:
@@ -85,6 +88,30 @@ func (v view) Reminder(d cutbot.Due) string {
 		text += fmt.Sprintf("\n_Posted late: cutbot was not running at %s._", d.At.In(v.loc()).Format("Mon 2006-01-02 15:04 MST"))
 	}
 	return text
+}
+
+// ReminderBlocks are a reminder's blocks: its text, and the buttons that start what it
+// reminds of: "Open the cut of v1.31.4" the day before a patch's target date, "Freeze
+// release-1.31" at its cherry-pick deadline (the freeze's preview, then its confirmation).
+func (v view) ReminderBlocks(d cutbot.Due, text string) []slack.Block {
+	blocks := []slack.Block{section(text)}
+	var buttons []slack.BlockElement
+	for _, item := range d.Items {
+		ver, err := cutbot.ParseVersion(item)
+		if err != nil || len(buttons) >= 5 {
+			continue
+		}
+		switch {
+		case d.Kind == cutbot.PatchTarget && d.Lead == 1:
+			buttons = append(buttons, button(handlers.ActionOpenCut, ver.String()+"|-|", "Open the cut of "+ver.String()))
+		case d.Kind == cutbot.CherryPickDeadline && d.Lead == 0:
+			buttons = append(buttons, button(handlers.ActionFreezeBranch, ver.ReleaseBranch()+"|-|"+ver.String(), "Freeze "+ver.ReleaseBranch()))
+		}
+	}
+	if len(buttons) > 0 {
+		blocks = append(blocks, slack.NewActionBlock("reminder", buttons...), contextBlock("Release managers only; each button does what its command would, with the same checks."))
+	}
+	return blocks
 }
 
 func (v view) loc() *time.Location {

@@ -547,6 +547,22 @@ const (
 	ActionDecline = "cutbot.decline"
 )
 
+// The calendar's buttons: open the cut of a release due tomorrow, freeze a branch at its
+// cherry-pick deadline. Their values are "VERSION|-|" and "BRANCH|-|VERSION".
+const (
+	ActionOpenCut      = "cutbot.open_cut"
+	ActionFreezeBranch = "cutbot.freeze_branch"
+)
+
+// runAs runs a command as user, as if typed: the same checks, lane and reply.
+func (h *Handlers) runAs(ctx context.Context, user, text string) Reply {
+	inv, err := Parse(text)
+	if err != nil {
+		return ParseErrorReply(err)
+	}
+	return h.Execute(ctx, Request{UserID: user, Text: text}, inv)
+}
+
 // ActionValue is the value of a button about cut c.
 func ActionValue(c *cutbot.Cut, arg string) string {
 	return c.Version().String() + "|" + c.ID + "|" + arg
@@ -568,6 +584,13 @@ func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) Reply {
 	}
 	if !ok {
 		return RefusedReply{Button: true, Who: h.dir.ReleaseManagers(ctx)}
+	}
+	// The calendar's buttons run the command a release manager would type.
+	switch req.ActionID {
+	case ActionOpenCut:
+		return h.runAs(ctx, req.UserID, "cut "+lane)
+	case ActionFreezeBranch:
+		return h.runAs(ctx, req.UserID, fmt.Sprintf("freeze %s --reason %q", lane, arg+" cut"))
 	}
 	var run func() (Reply, error)
 	switch req.ActionID {
