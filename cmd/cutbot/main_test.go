@@ -317,3 +317,28 @@ func TestSandboxKeepsItsDatabaseAcrossRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestAutopilotScriptTouches counts the human lines of the example script's autopilot cut
+// (v1.30.7): commands and clicks by people, and the one outside action that is a person's
+// (the approval of the promotion PR on GitHub). A clean patch cut takes four.
+func TestAutopilotScriptTouches(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "patch-release.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var touches []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.Contains(line, "v1.30.7") || strings.HasPrefix(line, "#") {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "/release"), strings.HasPrefix(line, "click"), strings.HasPrefix(line, "@"), strings.HasPrefix(line, "!approve"):
+			touches = append(touches, line)
+		case strings.HasPrefix(line, "!kpromo"):
+			t.Errorf("the autopilot cut runs kpromo by hand: %q", line)
+		}
+	}
+	if len(touches) != 4 {
+		t.Errorf("the autopilot cut takes %d human touches, want 4: %q", len(touches), touches)
+	}
+}
