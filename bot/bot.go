@@ -204,7 +204,8 @@ func New(cfg Config, st Store) (*Bot, error) {
 	shown, _ := st.(ShownStore)
 	b.poster = newPoster(api, pace, cfg.Log, cfg.Sleep, shown)
 	b.msg = &messenger{channel: cfg.Channel, api: api, poster: b.poster, log: cfg.Log, clock: cfg.Clock,
-		base: view{Builds: cfg.Builder != nil, ManagersGroup: cfg.ManagersGroup, PromotionRepo: cfg.PromotionRepo, Location: cfg.Policy.Location}}
+		base: view{Builds: cfg.Builder != nil, ManagersGroup: cfg.ManagersGroup, PromotionRepo: cfg.PromotionRepo, Location: cfg.Policy.Location,
+			PromotionPR: cfg.Promoter != nil, SchedulePR: cfg.Schedule != nil}}
 	var reminderStore cutbot.ReminderStore
 	if rs, ok := st.(cutbot.ReminderStore); ok {
 		reminderStore = rs

@@ -195,6 +195,8 @@ type view struct {
 	PromotionRepo string // where image-promotion PRs are opened
 	Location      *time.Location
 	Label         string // the cherry-pick approval label, e.g. cherry-pick-approved
+	PromotionPR   bool   // cutbot opens the image-promotion PRs
+	SchedulePR    bool   // cutbot opens the schedule.yaml PRs
 }
 
 // group mentions the release managers' usergroup.
@@ -332,8 +334,22 @@ func (v view) Plan(c *cutbot.Cut) (string, []slack.Block) {
 		text = append(text, line)
 	}
 	blocks = append(blocks, section(strings.Join(text, "\n")))
-	if fu := c.Spec.FollowUps(); len(fu) > 0 {
-		blocks = append(blocks, contextBlock("By hand afterwards: "+escape(strings.Join(fu, "; "))))
+	var byHand, byCutbot []string
+	for _, f := range c.Spec.FollowUps() {
+		if v.SchedulePR && strings.Contains(f, "schedule.yaml") {
+			byCutbot = append(byCutbot, "opens the schedule.yaml PR on kubernetes/website, as schedule-builder would")
+			continue
+		}
+		byHand = append(byHand, f)
+	}
+	if v.PromotionPR {
+		byCutbot = append([]string{"opens the image-promotion PR itself, as kpromo pr would (a reviewer approves it on GitHub)"}, byCutbot...)
+	}
+	if len(byCutbot) > 0 {
+		blocks = append(blocks, contextBlock("cutbot also "+escape(strings.Join(byCutbot, "; and "))+"."))
+	}
+	if len(byHand) > 0 {
+		blocks = append(blocks, contextBlock("By hand afterwards: "+escape(strings.Join(byHand, "; "))))
 	}
 	return head + "\n" + strings.Join(text, "\n"), blocks
 }
