@@ -43,6 +43,9 @@ type Config struct {
 	// PrivateIssueRepo where their issues go ("" opens none).
 	PrivateChannel   string
 	PrivateIssueRepo string
+	// GitHubGuard, when the GitHub client's transport is wrapped in it, refuses GitHub writes
+	// that would make an embargoed cut public (bound to the bot's embargo here).
+	GitHubGuard *GitHubGuard
 	// The release timing guard (0: the defaults, negative: off).
 	MinPatchGap, MaxPatchGap time.Duration
 	// Autopilot takes new cuts' routine steps; PatchNoMock leaves patch cuts' mock pair out.
@@ -195,6 +198,9 @@ func New(cfg Config, st Store) (*Bot, error) {
 		slack.OptionAPIURL(cfg.APIURL),
 		slack.OptionHTTPClient(&httpClient),
 	)
+	if cfg.GitHubGuard != nil {
+		cfg.GitHubGuard.bind(guard, cfg.PrivateIssueRepo)
+	}
 	replies := *cfg.HTTPClient // response_url replies pass the embargo too
 	replies.Transport = guard
 	b := &Bot{cfg: cfg, api: api, store: st, log: cfg.Log, pace: pace, embargo: guard, replies: &replies, started: make(chan struct{}), boardRead: make(chan struct{}), obs: cfg.Observer}

@@ -229,3 +229,69 @@ func (s embargoStore) UpdateCut(ctx context.Context, id string, fn func(*cutbot.
 	}
 	return c, err
 }
+
+// GitHubGuard is the same guard for GitHub: wrapped around the GitHub client's transport, it
+// refuses a write (any method but GET and HEAD) whose body names an embargoed cut, unless it
+// goes to the private issue repository. The GitHub client is made before the bot, so the
+// guard is bound to the bot's embargo when the bot is made (Config.GitHubGuard); until then,
+// and with no embargoed cut, it lets everything through.
+type GitHubGuard struct {
+	mu      sync.Mutex
+	e       *embargo
+	private string // owner/repo
+}
+
+func (g *GitHubGuard) bind(e *embargo, privateRepo string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.e, g.private = e, strings.ToLower(privateRepo)
+}
+
+// Wrap returns next guarded.
+func (g *GitHubGuard) Wrap(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return githubGuarded{g: g, next: next}
+}
+
+type githubGuarded struct {
+	g    *GitHubGuard
+	next http.RoundTripper
+}
+
+func (t githubGuarded) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.g.mu.Lock()
+	e, private := t.g.e, t.g.private
+	t.g.mu.Unlock()
+	if e == nil || req.Method == http.MethodGet || req.Method == http.MethodHead || req.Body == nil {
+		return t.next.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	id, secret := e.names(string(body))
+	if !secret || private != "" && strings.EqualFold(repoOf(req.URL.Path), private) {
+		return t.next.RoundTrip(req)
+	}
+	e.mu.Lock()
+	e.refused++
+	e.mu.Unlock()
+	e.log.Error("refused a GitHub write that would make an embargoed cut public", "cut", id, "method", req.Method, "repo", repoOf(req.URL.Path))
+	return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Header: http.Header{"Content-Type": {"application/json"}}, Request: req,
+		Body: io.NopCloser(strings.NewReader(`{"message":"refused by cutbot: this would make an embargoed release public"}`))}, nil
+}
+
+// repoOf reads "owner/repo" from a GitHub API path (…/repos/OWNER/REPO/…), or "".
+func repoOf(path string) string {
+	parts := strings.Split(path, "/")
+	for i := 0; i+2 < len(parts); i++ {
+		if parts[i] == "repos" {
+			return parts[i+1] + "/" + parts[i+2]
+		}
+	}
+	return ""
+}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/integrations/github"
 	"sigs.k8s.io/cutbot/integrations/githubfake"
 	"sigs.k8s.io/cutbot/integrations/schedule"
 )
@@ -193,7 +195,13 @@ func TestEmbargoedCut(t *testing.T) {
 	fake := workspace(t)
 	fake.AddPrivateChannel(privateID, "release-managers-private", fake.Options().BotUserID, alice, bob)
 	bl := newBuilds(t)
-	edit := func(cfg *Config) { cfg.PrivateChannel = privateID }
+	// The GitHub client goes through the guard, as cutbot run makes it.
+	ghGuard := &GitHubGuard{}
+	guarded, err := github.New(context.Background(), bl.gh.URL(), "ghp_fake", &http.Client{Transport: ghGuard.Wrap(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(cfg *Config) { cfg.PrivateChannel = privateID; cfg.GitHub = guarded; cfg.GitHubGuard = ghGuard }
 	r := startBotEdit(t, fake, "", bl, edit)
 	secrets := []string{"v1.31.3", "CVE-2026-1234"}
 
@@ -281,6 +289,10 @@ func TestEmbargoedCut(t *testing.T) {
 	}
 	if _, _, err := r.bot.api.PostMessage(privateID, slackMsgText("v1.31.3 is almost out")); err != nil {
 		t.Errorf("a private post was refused: %v", err)
+	}
+	// So does GitHub's: a comment naming the cut on the public promotion PR is refused.
+	if err := guarded.Comment(context.Background(), "kubernetes/k8s.io", pr, "v1.31.3 fixes CVE-2026-1234"); err == nil || !strings.Contains(err.Error(), "embargoed") {
+		t.Errorf("a public GitHub comment naming the embargoed cut was not refused: %v", err)
 	}
 	if got := leaks(fake, r, bl, secrets...); len(got) > 0 {
 		t.Fatalf("leaked: %s", strings.Join(got, "\n"))

@@ -351,7 +351,12 @@ func (m *Main) serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("builds not configured: /release next, retry and cancel will say so")
 	}
 	if cfg.GitHubEnabled() {
-		gh, err := github.New(ctx, cfg.GitHubAPIURL, cfg.GitHubToken.Reveal(), obs.Client("github", 30*time.Second))
+		// Every GitHub write passes the embargo's guard, which the bot binds when it is made.
+		guard := &bot.GitHubGuard{}
+		ghHTTP := obs.Client("github", 30*time.Second)
+		ghHTTP.Transport = guard.Wrap(ghHTTP.Transport)
+		bc.GitHubGuard = guard
+		gh, err := github.New(ctx, cfg.GitHubAPIURL, cfg.GitHubToken.Reveal(), ghHTTP)
 		if err != nil {
 			return fmt.Errorf("GitHub at %s: %w", cfg.GitHubAPIURL, err)
 		}
