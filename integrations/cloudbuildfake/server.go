@@ -8,6 +8,7 @@ package cloudbuildfake
 import (
 	"context"
 	"fmt"
+	"log"
 	"maps"
 	"net"
 	"regexp"
@@ -81,7 +82,14 @@ func New(now func() time.Time) (*Server, error) {
 		builds: map[string]*cloudbuildpb.Build{}, ops: map[string]string{}, faults: map[string][]codes.Code{}, failAt: map[string]int{}}
 	cloudbuildpb.RegisterCloudBuildServer(s.grpc, s)
 	longrunningpb.RegisterOperationsServer(s.grpc, s)
-	go s.grpc.Serve(lis)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil { // a fake's panic is reported, not fatal to the tests
+				log.Printf("cloudbuildfake: gRPC server panicked: %v", p)
+			}
+		}()
+		s.grpc.Serve(lis)
+	}()
 	return s, nil
 }
 
