@@ -404,7 +404,7 @@ func (v view) AuditNote(c *cutbot.Cut, seq int) (string, []slack.Block) {
 	case "timing.forced":
 		text = fmt.Sprintf(":hourglass: %s cut sooner than the timing guard allows: %s", user(e.Actor), escape(e.Detail))
 	case "issue.none":
-		text = fmt.Sprintf(":lock: No cut issue: %s.", escape(strings.TrimPrefix(e.Detail, "no cut issue: ")))
+		text = fmt.Sprintf(":lock: No cut issue: %s.", escape(e.Detail))
 	case "embargo.lifted":
 		text = fmt.Sprintf(":unlock: %s lifted the embargo (%s). The cut's public thread is in the release channel; \"is live\" goes there.", user(e.Actor), escape(c.Spec.Embargo))
 	case "cut.attention":

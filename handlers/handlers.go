@@ -414,7 +414,7 @@ func (h *Handlers) cut(x *execution) (Reply, error) {
 		opening = append(opening, cutbot.BranchMissing{Branch: spec.Branch})
 	}
 	if spec.Embargo != "" && issueRepo == "" && h.gh.api != nil {
-		opening = append(opening, cutbot.Noted{Action: "issue.none", Detail: "no cut issue: an embargoed cut is not tracked in a public repository, and CUTBOT_PRIVATE_ISSUE_REPO is not set"})
+		opening = append(opening, cutbot.Noted{Action: "issue.none", Detail: "an embargoed cut is not tracked in a public repository, and CUTBOT_PRIVATE_ISSUE_REPO is not set"})
 	}
 	for _, e := range opening {
 		if _, err := c.Apply(e, h.clock.Now()); err != nil {

@@ -20,6 +20,11 @@ var normalize = []struct {
 }{
 	{regexp.MustCompile(`\((after )?(\d+h )?(\d+m )?\d+s\)`), "(${1}DURATION)"},
 	{regexp.MustCompile(`http://127\.0\.0\.1:\d+`), "http://127.0.0.1:PORT"},
+	// The sandbox's calendar is around today, and the histories say when things happened.
+	{regexp.MustCompile(`\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun),? (\d{4}-\d{2}-\d{2})`), "DAY $2"},
+	{regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b`), "YYYY-MM-DD"},
+	{regexp.MustCompile(`\b\d{2}-\d{2} \d{2}:\d{2}\b`), "MM-DD hh:mm"},
+	{regexp.MustCompile(`\b\d{2}:\d{2} UTC\b`), "hh:mm UTC"},
 }
 
 // TestWholeCutGolden plays examples/patch-release.txt in the sandbox (fake Slack, Cloud Build,

@@ -28,6 +28,7 @@ const sandboxGitHubToken = "ghp_sandbox_fake_token"
 // "you" and "alex" in it, and "guest", who is not a release manager.
 const (
 	sandboxChannel = "C0RELMGMT"
+	sandboxPrivate = "G0PRIVATE" // where embargoed cuts live
 	sandboxGroup   = "S0RELMGRS"
 	sandboxYou     = "U0SANDBOX"
 )
@@ -112,6 +113,7 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		fake.AddUser(u)
 	}
 	fake.AddChannel(sandboxChannel, "release-management", fake.Options().BotUserID, sandboxYou, "U0ALEX", "U0GUEST")
+	fake.AddPrivateChannel(sandboxPrivate, "release-managers-private", fake.Options().BotUserID, sandboxYou, "U0ALEX")
 	fake.AddUsergroup(slackfake.Usergroup{ID: sandboxGroup, Handle: "release-managers", Name: "Release Managers", Users: []string{sandboxYou, "U0ALEX"}})
 
 	// The sandbox configures its bot the way a person configures `cutbot run`: through the
@@ -158,6 +160,8 @@ func (m *Main) sandbox(ctx context.Context, args []string) error {
 		"CUTBOT_STAGING_REGISTRY": world.staging.Host() + "/k8s-staging-kubernetes",
 		// ... and the schedule.yaml PR on kubernetes/website after each patch release.
 		"CUTBOT_WEBSITE_FORK": "cutbot-sandbox/website",
+		// Embargoed security releases live in the private channel.
+		"CUTBOT_PRIVATE_CHANNEL": sandboxPrivate,
 	}
 	cfg, err := loadConfig(func(k string) string { return vars[k] }, flag.NewFlagSet("sandbox", flag.ContinueOnError), nil)
 	if err == nil {
