@@ -200,6 +200,11 @@ func TestSandboxPlaysTheExampleScript(t *testing.T) {
 		":warning: *Confirm No-mock Release of v1.30.7*: it creates real artifacts.",
 		":kubernetes: Kubernetes v1.30.7 is live! (shoutout to @you for helping cut the release)",
 		":no_entry: @you aborted the cut of v1.29.11: cherry-pick #128000 must land first",
+		"v1.31.4 would come 0 days after v1.31.3",
+		"Created release-1.31.3 from v1.31.3: the stages may run.",
+		"cutbot posted in #release-managers-private:\n      :thread: Release Cut :lock: v1.28.15, embargoed security release",
+		"No cut of that version has been opened.",
+		":thread: Release Cut v1.28.15, security release (CVE-2026-1234)",
 		"── the channel as it stands ──",
 		"No active cuts.",
 	} {

@@ -239,6 +239,7 @@ func (w *sandboxWorld) publishReleases(cb *cloudbuildfake.Server) {
 	for _, b := range cb.Builds() {
 		tag := "v" + b.Substitutions["_KUBERNETES_VERSION_TAG"]
 		if b.Status.String() == "SUCCESS" && b.Substitutions["_NOMOCK"] == "--nomock" && strings.Contains(strings.Join(b.Tags, " "), "RELEASE") && !w.released[tag] {
+			w.gh.AddTags("kubernetes/kubernetes", tag) // krel release --nomock pushes the tag
 			w.gh.AddRelease("kubernetes/kubernetes", tag)
 			w.released[tag] = true
 		}

@@ -440,11 +440,8 @@ func (s *Server) AddBranches(repoName string, branches ...string) {
 	})
 }
 
-func (s *Server) AddRelease(repoName, tag string) {
-	s.change(func() {
-		s.repo(repoName).releases[tag] = fmt.Sprintf("https://github.com/%s/releases/tag/%s", repoName, tag)
-	})
-}
+// AddRelease adds a GitHub release of tag, published now.
+func (s *Server) AddRelease(repoName, tag string) { s.AddReleaseAt(repoName, tag, s.now()) }
 
 // AddReleaseAt adds a GitHub release of tag published at at.
 func (s *Server) AddReleaseAt(repoName, tag string, at time.Time) {
