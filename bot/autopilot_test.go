@@ -267,3 +267,26 @@ func TestCalendarOpensTheDay(t *testing.T) {
 	r.click(alice, "Open the cut of v1.31.3")
 	mustContain(t, "twice", r.lastReply(alice), "v1.31.3 already has an active cut")
 }
+
+// TestFreezeKeepChoice: with autopilot on, the freeze preview offers both: freeze and thaw by
+// itself once the cut is live (the first button), or keep the branch frozen (the second).
+func TestFreezeKeepChoice(t *testing.T) {
+	fake := workspace(t)
+	bl := newBuilds(t)
+	bl.gh.AddPullRequest(k8s, githubfake.PR{Number: 128001, Title: "Automated cherry pick of #128000: fix", Base: "release-1.31", HeadSHA: headSHA(128001), Labels: []string{"cherry-pick-approved", "lgtm"}})
+	r := startBotEdit(t, fake, "", bl, func(cfg *Config) { cfg.Autopilot = true })
+	r.run(alice, `freeze release-1.31 --reason "v1.31.3 cut"`)
+	mustContain(t, "preview", r.lastReply(alice), "[Freeze: take cherry-pick-approved off 1 PR]", "[Freeze, and keep it frozen after the release]")
+	r.clickReply(alice, alice, "Freeze, and keep it frozen")
+	f := freezes(t, r.store)
+	if len(f) != 1 || f[0].State != cutbot.FreezeFrozen || f[0].AutoThaw {
+		t.Fatalf("freeze after the keep button: %+v", f)
+	}
+	bl.gh.AddPullRequest(k8s, githubfake.PR{Number: 128002, Title: "Automated cherry pick of #128000: fix", Base: "release-1.30", HeadSHA: headSHA(128002), Labels: []string{"cherry-pick-approved", "lgtm"}})
+	r.run(alice, `freeze release-1.30 --reason "v1.30.7 cut" --no-thaw`)
+	reply := r.lastReply(alice)
+	mustContain(t, "no-thaw preview", reply, "[Freeze: take cherry-pick-approved off 1 PR]", "It stays frozen until `/release thaw release-1.30`.")
+	if strings.Contains(reply, "keep it frozen after the release]") {
+		t.Error("--no-thaw still offers the choice")
+	}
+}

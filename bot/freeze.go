@@ -60,10 +60,13 @@ func freezeReply(r handlers.FreezeReply) (string, []slack.Block) {
 		b := button(handlers.ActionFreeze, f.Branch+"|"+f.ID+"|", fmt.Sprintf("Freeze: take %s off %s", f.Label, cutbot.PRs(len(notReady))))
 		b.Style = slack.StyleDanger
 		thaw := "It stays frozen until `/release thaw " + f.Branch + "`."
+		elems := []slack.BlockElement{b}
 		if f.AutoThaw {
-			thaw = "It thaws by itself once the branch's cut is live (`--no-thaw` keeps it frozen)."
+			thaw = "It thaws by itself once the branch's cut is live, unless you choose to keep it frozen."
+			keep := button(handlers.ActionFreeze, f.Branch+"|"+f.ID+"|"+handlers.FreezeKeep, "Freeze, and keep it frozen after the release")
+			elems = append(elems, keep)
 		}
-		blocks = append(blocks, slack.NewActionBlock("freeze", b), contextBlock("Nothing changes until you press it. Each PR is checked again before its label comes off. "+thaw))
+		blocks = append(blocks, slack.NewActionBlock("freeze", elems...), contextBlock("Nothing changes until you press one. Each PR is checked again before its label comes off. "+thaw))
 	}
 	return text, blocks
 }

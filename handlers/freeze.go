@@ -136,7 +136,10 @@ func (h *Handlers) freeze(x *execution) (Reply, error) {
 
 // confirmFreeze starts a previewed freeze when its requester presses the button; a second
 // press or someone else's starts nothing.
-func (h *Handlers) confirmFreeze(ctx context.Context, user, id string) (Reply, error) {
+//
+// keep (the preview's second button) keeps the branch frozen after its cut is live, where the
+// freeze would otherwise thaw by itself.
+func (h *Handlers) confirmFreeze(ctx context.Context, user, id string, keep bool) (Reply, error) {
 	if err := h.freezeReady(); err != nil {
 		return nil, err
 	}
@@ -166,6 +169,9 @@ func (h *Handlers) confirmFreeze(ctx context.Context, user, id string) (Reply, e
 	}
 	f, err = h.freezes.UpdateFreeze(ctx, id, func(f *cutbot.Freeze) error {
 		f.CutID = cutID
+		if keep {
+			f.AutoThaw = false
+		}
 		return f.Move(cutbot.FreezeFreezing)
 	})
 	if err != nil {
@@ -174,6 +180,10 @@ func (h *Handlers) confirmFreeze(ctx context.Context, user, id string) (Reply, e
 	h.log.Info("freeze confirmed", "freeze", f.ID, "branch", f.Branch, "user", user, "prs", len(f.NotReady()))
 	return h.driveFreeze(ctx, f)
 }
+
+// FreezeKeep is the argument of the freeze preview's button that keeps the branch frozen
+// after the release.
+const FreezeKeep = "keep"
 
 func (h *Handlers) activeCutOfBranch(ctx context.Context, branch string) (*cutbot.Cut, error) {
 	cuts, err := h.store.ActiveCuts(ctx)

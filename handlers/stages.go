@@ -596,7 +596,7 @@ func (h *Handlers) HandleAction(ctx context.Context, req ActionRequest) Reply {
 	switch req.ActionID {
 	case ActionFreeze:
 		lane = freezeLane(lane)
-		run = func() (Reply, error) { return h.confirmFreeze(ctx, req.UserID, id) }
+		run = func() (Reply, error) { return h.confirmFreeze(ctx, req.UserID, id, arg == FreezeKeep) }
 	case ActionConfirm, ActionDecline, ActionNext, ActionRetry, ActionCreateBranch:
 		run = func() (Reply, error) {
 			c, err := h.store.Cut(ctx, id)
