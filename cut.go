@@ -194,6 +194,8 @@ type Cut struct {
 	ScheduleURL string
 	// Notes is the release-notes preview of a patch cut, once drafted.
 	Notes *NotesDraft
+	// VersionPublic: the release calendar named the version when the cut opened.
+	VersionPublic bool
 	// Lifted is when a release manager lifted the embargo of an embargoed cut (LiftedBy).
 	Lifted   time.Time
 	LiftedBy string

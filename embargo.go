@@ -19,13 +19,17 @@ const MessagePublic = "public"
 // Embargoed reports whether the cut is under an embargo that has not been lifted.
 func (c *Cut) Embargoed() bool { return c.Spec.Embargo != "" && c.Lifted.IsZero() }
 
-// Secrets are what must not appear anywhere public while the cut is embargoed: the version
-// it cuts and the ids of the fixes (CVE-…). None once lifted.
+// Secrets are what must not appear anywhere public while the cut is embargoed: the ids of the
+// fixes (CVE-…), and the version it cuts unless the release calendar names it already (a
+// scheduled patch is public knowledge; an out-of-band one is itself a secret). None once lifted.
 func (c *Cut) Secrets() []string {
 	if !c.Embargoed() {
 		return nil
 	}
-	out := []string{c.Spec.Version.String()}
+	var out []string
+	if !c.VersionPublic {
+		out = append(out, c.Spec.Version.String())
+	}
 	for _, f := range strings.FieldsFunc(c.Spec.Embargo, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
 		if len(f) >= 4 {
 			out = append(out, f)

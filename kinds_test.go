@@ -72,6 +72,11 @@ func TestEmbargoSecretsAndLift(t *testing.T) {
 	if got := strings.Join(c.Secrets(), " "); got != "v1.31.5 CVE-2026-1234 CVE-2026-1235" {
 		t.Errorf("secrets %q", got)
 	}
+	scheduled := *c
+	scheduled.VersionPublic = true
+	if got := strings.Join(scheduled.Secrets(), " "); got != "CVE-2026-1234 CVE-2026-1235" {
+		t.Errorf("a scheduled version is public knowledge; secrets %q", got)
+	}
 	effects, err := c.Apply(LiftEmbargo{By: "U2"}, time.Unix(60, 0))
 	if err != nil || c.Embargoed() || len(c.Secrets()) != 0 || c.LiftedBy != "U2" {
 		t.Fatalf("after the lift: %v, embargoed %v", err, c.Embargoed())

@@ -510,6 +510,11 @@ func (h *Handlers) newCut(spec cutbot.CutSpec, by string, issueNumber int, noSta
 		return nil, err
 	}
 	c.Autopilot = h.autopilot && !noStart && h.builder != nil
+	for _, m := range h.milestones() {
+		if (m.Kind == cutbot.PatchTarget || m.Kind == cutbot.CherryPickDeadline) && m.What == spec.Version.String() {
+			c.VersionPublic = true // the calendar names it: only the cut's existence is private
+		}
+	}
 	if h.gh.api != nil && spec.Version.IsPatch() {
 		if _, err := c.Apply(cutbot.NotesRequested{}, h.clock.Now()); err != nil {
 			return nil, err

@@ -48,6 +48,7 @@ type cutRecord struct {
 	AutoTried   []string                 `json:"auto_tried,omitempty"`
 	Notes       *notesRecord             `json:"notes,omitempty"`
 	Schedule    string                   `json:"schedule_pr,omitempty"`
+	Public      bool                     `json:"version_public,omitempty"`
 }
 
 type notesRecord struct {
@@ -265,6 +266,7 @@ func fromCut(c *cutbot.Cut) cutRecord {
 	r.Missing, r.Lifted, r.LiftedBy = c.MissingBranch, c.Lifted, c.LiftedBy
 	r.Autopilot = c.Autopilot
 	r.Schedule = c.ScheduleURL
+	r.Public = c.VersionPublic
 	if n := c.Notes; n != nil {
 		r.Notes = &notesRecord{Branch: n.Branch, Since: n.Since, SinceOf: n.SinceOf, Without: n.Without}
 		for _, it := range n.Items {
@@ -297,6 +299,7 @@ func (r cutRecord) toCut() (*cutbot.Cut, error) {
 		LiftedBy:      r.LiftedBy,
 		Autopilot:     r.Autopilot,
 		ScheduleURL:   r.Schedule,
+		VersionPublic: r.Public,
 		Status:        cutbot.CutStatus(r.Status),
 		Channel:       r.Channel,
 		OpenedBy:      r.OpenedBy,
