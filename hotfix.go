@@ -116,12 +116,13 @@ func (e BranchCreated) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 		detail += " (found already there)"
 	}
 	// The branch is created for whoever confirmed it: the audit names them.
-	return &AuditEntry{Actor: c.lastActor("branch.requested"), Action: "branch.created", Detail: detail}, nil
+	return &AuditEntry{Actor: c.LastActor("branch.requested"), Action: "branch.created", Detail: detail}, nil
 }
 
 func (BranchCreated) threadNote() {}
 
-func (c *Cut) lastActor(action string) string {
+// LastActor is who did the latest action of the audit trail named action ("" if none).
+func (c *Cut) LastActor(action string) string {
 	for i := len(c.Audit) - 1; i >= 0; i-- {
 		if c.Audit[i].Action == action {
 			return c.Audit[i].Actor

@@ -1,6 +1,9 @@
 package cutbot
 
-import "time"
+import (
+	"cmp"
+	"time"
+)
 
 // After a patch release is live, cutbot can propose the release calendar's update: the
 // schedule.yaml pull request schedule-builder's user would open (see ScheduleUpdater).
@@ -22,7 +25,7 @@ func (ScheduleRequested) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 		return nil, c.refuse("schedule.yaml lists patch releases only")
 	}
 	if c.ScheduleURL != "" || c.Intends(OpenSchedulePR{}.Key()) {
-		return nil, c.conflict("the schedule.yaml PR is already %s", cmpOr(c.ScheduleURL, "on its way"))
+		return nil, c.conflict("the schedule.yaml PR is already %s", cmp.Or(c.ScheduleURL, "on its way"))
 	}
 	c.intend(OpenSchedulePR{})
 	return nil, nil
@@ -42,10 +45,3 @@ func (e ScheduleProposed) apply(c *Cut, _ time.Time) (*AuditEntry, error) {
 }
 
 func (ScheduleProposed) threadNote() {}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}

@@ -451,15 +451,7 @@ func (m *messenger) PostApprovable(ctx context.Context, picks []cutbot.CherryPic
 	for _, p := range picks {
 		refs = append(refs, p.Ref())
 	}
-	ch, ts, err := m.poster.post(ctx, PriorityProgress, m.channel, newContent(text, blocks),
-		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: noticeMetadata, EventPayload: map[string]any{"prs": refs}}),
-		slack.MsgOptionDisableLinkUnfurl())
-	if err != nil {
-		return cutbot.MessageRef{}, fmt.Errorf("chat.postMessage: %w", err)
-	}
-	ref := cutbot.MessageRef{Channel: ch, TS: ts}
-	ref.Permalink = m.permalink(ctx, ref, "")
-	return ref, nil
+	return m.postInChannel(ctx, newContent(text, blocks), noticeMetadata, map[string]any{"prs": refs})
 }
 
 // FindApprovable looks in the channel's history for a notice that names pr.

@@ -20,8 +20,14 @@ var _ cutbot.Announcer = (*messenger)(nil)
 // post interrupted by a crash is found again.
 func (m *messenger) PostReminder(ctx context.Context, d cutbot.Due) (cutbot.MessageRef, error) {
 	text := m.view().Reminder(d)
-	ch, ts, err := m.poster.post(ctx, PriorityProgress, m.channel, newContent(text, m.view().ReminderBlocks(d, text)),
-		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: reminderMetadata, EventPayload: map[string]any{"id": d.ID}}),
+	return m.postInChannel(ctx, newContent(text, m.view().ReminderBlocks(d, text)), reminderMetadata, map[string]any{"id": d.ID})
+}
+
+// postInChannel posts a message of the release channel's own (not a cut's), with metadata of
+// kind and payload, so that a post interrupted by a crash is found again in the history.
+func (m *messenger) postInChannel(ctx context.Context, c content, kind string, payload map[string]any) (cutbot.MessageRef, error) {
+	ch, ts, err := m.poster.post(ctx, PriorityProgress, m.channel, c,
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: kind, EventPayload: payload}),
 		slack.MsgOptionDisableLinkUnfurl())
 	if err != nil {
 		return cutbot.MessageRef{}, fmt.Errorf("chat.postMessage: %w", err)

@@ -239,7 +239,7 @@ func (v view) ThreadParent(c *cutbot.Cut) (string, []slack.Block) {
 func parentStanding(c *cutbot.Cut) string {
 	switch c.Status {
 	case cutbot.CutAborted:
-		return fmt.Sprintf(":no_entry: Aborted by %s: %s", user(lastActor(c, "cut.aborted")), escape(c.AbortReason))
+		return fmt.Sprintf(":no_entry: Aborted by %s: %s", user(c.LastActor("cut.aborted")), escape(c.AbortReason))
 	case cutbot.CutDone:
 		return ":white_check_mark: Done"
 	}
@@ -270,15 +270,6 @@ func progress(c *cutbot.Cut) string {
 		parts = append(parts, emoji+" "+s.Kind.Title())
 	}
 	return strings.Join(parts, " → ")
-}
-
-func lastActor(c *cutbot.Cut, action string) string {
-	for i := len(c.Audit) - 1; i >= 0; i-- {
-		if c.Audit[i].Action == action {
-			return c.Audit[i].Actor
-		}
-	}
-	return ""
 }
 
 func capitalize(s string) string {
@@ -918,7 +909,7 @@ func cutSummary(r handlers.CutReply) (string, []slack.Block) {
 		blocks = append(blocks, section(strings.Join(lines, "\n")))
 	}
 	if c.Status == cutbot.CutAborted {
-		blocks = append(blocks, contextBlock(fmt.Sprintf("Aborted by %s: %s", user(lastActor(c, "cut.aborted")), escape(c.AbortReason))))
+		blocks = append(blocks, contextBlock(fmt.Sprintf("Aborted by %s: %s", user(c.LastActor("cut.aborted")), escape(c.AbortReason))))
 	}
 	return text, blocks
 }

@@ -59,7 +59,7 @@ func (h *Handlers) doCreateBranch(ctx context.Context, c *cutbot.Cut, e cutbot.C
 	return []cutbot.Event{cutbot.BranchCreated{SHA: sha}}, nil
 }
 
-// hotfixDashboard is the testgrid dashboard the gates of a cut read: the branch's own, or
+// gateDashboards are the testgrid dashboards the gates of a cut read, in order: the branch's own, or
 // for a hotfix branch that has none, the minor's (said in the gate's detail).
 func (h *Handlers) gateDashboards(c *cutbot.Cut) []string {
 	own := "sig-release-" + strings.TrimPrefix(c.Spec.Branch, "release-") + "-blocking"

@@ -111,14 +111,32 @@ func (s *Server) Click(ctx context.Context, userID, channelID string, b Button) 
 		"channel":      map[string]any{"id": channelID, "name": chName},
 		"message":      map[string]any{"bot_id": s.opts.BotID, "type": "message", "user": s.opts.BotUserID, "ts": b.MessageTS, "team": s.opts.TeamID, "blocks": blocks},
 		"response_url": s.http.URL + "/commands" + respPath,
-		"actions": []any{map[string]any{
-			"action_id": b.ActionID, "block_id": b.BlockID, "value": b.Value, "type": "button",
-			"text":      map[string]any{"type": "plain_text", "text": b.Label, "emoji": true},
-			"action_ts": fmt.Sprintf("%d.%06d", s.opts.Epoch, s.envSeq),
-		}},
+		"actions":      s.buttonAction(b),
 	}
-	env, _ := json.Marshal(map[string]any{"envelope_id": id, "payload": payload, "type": "interactive", "accepts_response_payload": false})
+	return s.deliverInteractive(id, payload)
+}
+
+// buttonAction is the actions list of a block_actions payload for a press of b.
+func (s *Server) buttonAction(b Button) []any {
+	return []any{map[string]any{
+		"action_id": b.ActionID, "block_id": b.BlockID, "value": b.Value, "type": "button",
+		"text":      map[string]any{"type": "plain_text", "text": b.Label, "emoji": true},
+		"action_ts": fmt.Sprintf("%d.%06d", s.opts.Epoch, s.envSeq),
+	}}
+}
+
+// deliverInteractive sends an interactive envelope with payload over the socket. It is called
+// with s.mu held, and releases it.
+func (s *Server) deliverInteractive(id string, payload map[string]any) (string, error) {
+	return id, s.deliverLocked(id, map[string]any{"payload": payload, "type": "interactive", "accepts_response_payload": false})
+}
+
+// deliverLocked keeps the envelope id (its fields, plus envelope_id) for redelivery and sends
+// it over the socket. It is called with s.mu held, and releases it.
+func (s *Server) deliverLocked(id string, envelope map[string]any) error {
+	envelope["envelope_id"] = id
+	env, _ := json.Marshal(envelope)
 	s.envelopes[id] = env
 	s.mu.Unlock()
-	return id, s.send(id, env)
+	return s.send(id, env)
 }

@@ -196,10 +196,7 @@ func (s *Server) SendSlashCommand(ctx context.Context, cmd SlashCommand) (string
 		"command": cmd.Command, "text": cmd.Text, "api_app_id": s.opts.AppID, "is_enterprise_install": "false",
 		"response_url": s.http.URL + respPath, "trigger_id": s.issueTrigger(cmd.UserID),
 	}
-	env, _ := json.Marshal(map[string]any{"envelope_id": id, "payload": payload, "type": "slash_commands", "accepts_response_payload": true})
-	s.envelopes[id] = env
-	s.mu.Unlock()
-	return id, s.send(id, env)
+	return id, s.deliverLocked(id, map[string]any{"payload": payload, "type": "slash_commands", "accepts_response_payload": true})
 }
 
 // Redeliver sends an envelope again, as Slack does when it thinks the first delivery was not

@@ -189,10 +189,7 @@ func (s *Server) OpenHome(ctx context.Context, user string) (string, error) {
 	}
 	payload := map[string]any{"token": "fake-verification-token", "team_id": s.opts.TeamID, "api_app_id": s.opts.AppID,
 		"event": event, "type": "event_callback", "event_id": fmt.Sprintf("Ev%s%04d", s.run, s.envSeq), "event_time": s.opts.Epoch}
-	env, _ := json.Marshal(map[string]any{"envelope_id": id, "payload": payload, "type": "events_api", "accepts_response_payload": false, "retry_attempt": 0, "retry_reason": ""})
-	s.envelopes[id] = env
-	s.mu.Unlock()
-	return id, s.send(id, env)
+	return id, s.deliverLocked(id, map[string]any{"payload": payload, "type": "events_api", "accepts_response_payload": false, "retry_attempt": 0, "retry_reason": ""})
 }
 
 // ViewButtons are the buttons of a view: in actions blocks and as section accessories.
@@ -251,16 +248,9 @@ func (s *Server) ClickInView(ctx context.Context, user string, v View, b Button)
 		"trigger_id": s.issueTrigger(user),
 		"team":       map[string]any{"id": s.opts.TeamID, "domain": s.opts.TeamDomain},
 		"view":       map[string]any{"id": v.ID, "type": v.Type, "callback_id": v.CallbackID, "private_metadata": v.PrivateMetadata, "blocks": v.Blocks},
-		"actions": []any{map[string]any{
-			"action_id": b.ActionID, "block_id": b.BlockID, "value": b.Value, "type": "button",
-			"text":      map[string]any{"type": "plain_text", "text": b.Label, "emoji": true},
-			"action_ts": fmt.Sprintf("%d.%06d", s.opts.Epoch, s.envSeq),
-		}},
+		"actions":    s.buttonAction(b),
 	}
-	env, _ := json.Marshal(map[string]any{"envelope_id": id, "payload": payload, "type": "interactive", "accepts_response_payload": false})
-	s.envelopes[id] = env
-	s.mu.Unlock()
-	return id, s.send(id, env)
+	return s.deliverInteractive(id, payload)
 }
 
 // SubmitModal fills the inputs of user's open modal and presses its submit button: values
@@ -294,10 +284,7 @@ func (s *Server) SubmitModal(ctx context.Context, user string, values map[string
 		"view": map[string]any{"id": v.ID, "type": "modal", "callback_id": v.CallbackID, "private_metadata": v.PrivateMetadata, "blocks": v.Blocks,
 			"state": map[string]any{"values": state}},
 	}
-	env, _ := json.Marshal(map[string]any{"envelope_id": id, "payload": payload, "type": "interactive", "accepts_response_payload": true})
-	s.envelopes[id] = env
-	s.mu.Unlock()
-	if err := s.send(id, env); err != nil {
+	if err := s.deliverLocked(id, map[string]any{"payload": payload, "type": "interactive", "accepts_response_payload": true}); err != nil {
 		return Ack{}, err
 	}
 	acks, err := s.WaitAck(ctx, id, 1)
