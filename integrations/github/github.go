@@ -250,6 +250,36 @@ func (c *Client) OpenPullRequest(ctx context.Context, repo, head, base, title, b
 	return c.prOf(ctx, repo, p, false)
 }
 
+// FileProposal is a one-file change proposed as a pull request from a fork: Content at Path,
+// on Branch of Fork, into Base of Repo.
+type FileProposal struct {
+	Repo, Base, Fork, Branch, Path string
+	Content, Title, Body           string
+}
+
+// Head is the proposal's head as GitHub names it, "owner:branch".
+func (p FileProposal) Head() string {
+	owner, _, _ := strings.Cut(p.Fork, "/")
+	return owner + ":" + p.Branch
+}
+
+// ProposeFile commits the proposal's file on the fork's branch (CommitFile: nothing new if it
+// holds it already) and opens the pull request. A pull request that exists for that head
+// already (a try whose answer was lost) is taken, not opened twice.
+func (c *Client) ProposeFile(ctx context.Context, p FileProposal) (cutbot.PullRequest, error) {
+	if _, err := c.CommitFile(ctx, p.Fork, p.Branch, p.Repo, p.Base, p.Path, p.Content, p.Title); err != nil {
+		return cutbot.PullRequest{}, err
+	}
+	pr, err := c.OpenPullRequest(ctx, p.Repo, p.Head(), p.Base, p.Title, p.Body)
+	if err != nil {
+		if found, ok, ferr := c.FindPullRequest(ctx, p.Repo, p.Head()); ferr == nil && ok {
+			return found, nil
+		}
+		return cutbot.PullRequest{}, err
+	}
+	return pr, nil
+}
+
 // CommitFile makes path on branch of repo hold content, with one commit (message): the
 // branch is made first, at the head of fromBranch of fromRepo, if it does not exist (a fork
 // shares its upstream's commits). It reports whether anything changed (false: the branch held

@@ -24,6 +24,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/integrations/github"
 )
 
 // DefaultImagesPath is where the promoter keeps the Kubernetes images' manifest in k8s.io.
@@ -115,16 +116,21 @@ func Branch(tags []cutbot.Version) string {
 }
 
 func Title(tags []cutbot.Version) string {
+	return "releng: Image promotion for kubernetes " + joinTags(tags)
+}
+
+// joinTags reads "v1.32.0-rc.0 / v1.33.0-alpha.0".
+func joinTags(tags []cutbot.Version) string {
 	names := make([]string, len(tags))
 	for i, t := range tags {
 		names[i] = t.String()
 	}
-	return "releng: Image promotion for kubernetes " + strings.Join(names, " / ")
+	return strings.Join(names, " / ")
 }
 
 func Body(tags []cutbot.Version, extra string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Image promotion for Kubernetes %s\n\n", Title(tags)[len("releng: Image promotion for kubernetes "):])
+	fmt.Fprintf(&b, "Image promotion for Kubernetes %s\n\n", joinTags(tags))
 	b.WriteString("This is an automated PR generated from `kpromo` (opened by cutbot, as `kpromo pr` would)\n\n")
 	b.WriteString("```\n/hold\ncc: @kubernetes/release-engineering\n```\n")
 	if extra != "" {
@@ -189,9 +195,8 @@ func loopback(host string) bool {
 // GitHub is what opening the PR needs of GitHub.
 type GitHub interface {
 	FileContent(ctx context.Context, repo, path, ref string) (string, error)
-	CommitFile(ctx context.Context, repo, branch, fromRepo, fromBranch, path, content, message string) (bool, error)
 	FindPullRequest(ctx context.Context, repo, head string) (cutbot.PullRequest, bool, error)
-	OpenPullRequest(ctx context.Context, repo, head, base, title, body string) (cutbot.PullRequest, error)
+	ProposeFile(ctx context.Context, p github.FileProposal) (cutbot.PullRequest, error)
 }
 
 // Opener opens image-promotion PRs. It implements cutbot.PromotionOpener.
@@ -208,14 +213,15 @@ type Opener struct {
 
 var _ cutbot.PromotionOpener = (*Opener)(nil)
 
-func (o *Opener) head(tags []cutbot.Version) string {
-	owner, _, _ := strings.Cut(o.Fork, "/")
-	return owner + ":" + Branch(tags)
+// proposal is the PR of tags with the manifest content, as kpromo opens it.
+func (o *Opener) proposal(tags []cutbot.Version, content, extra string) github.FileProposal {
+	return github.FileProposal{Repo: o.Repo, Base: o.Base, Fork: o.Fork, Branch: Branch(tags), Path: o.Path,
+		Content: content, Title: Title(tags), Body: Body(tags, extra)}
 }
 
 // Find looks for the PR a previous Open made (after a crash, say): by its head branch.
 func (o *Opener) Find(ctx context.Context, v cutbot.Version) (cutbot.PromotionPR, bool, error) {
-	pr, found, err := o.GitHub.FindPullRequest(ctx, o.Repo, o.head(cutbot.PromotionTags(v)))
+	pr, found, err := o.GitHub.FindPullRequest(ctx, o.Repo, o.proposal(cutbot.PromotionTags(v), "", "").Head())
 	return cutbot.PromotionPR{PullRequest: pr}, found, err
 }
 
@@ -247,15 +253,8 @@ func (o *Opener) Open(ctx context.Context, v cutbot.Version, extra string) (cutb
 	if len(added) == 0 {
 		return cutbot.PromotionPR{NoOp: true}, nil
 	}
-	if _, err := o.GitHub.CommitFile(ctx, o.Fork, Branch(tags), o.Repo, o.Base, o.Path, string(Format(images)), Title(tags)); err != nil {
-		return cutbot.PromotionPR{}, err
-	}
-	pr, err := o.GitHub.OpenPullRequest(ctx, o.Repo, o.head(tags), o.Base, Title(tags), Body(tags, extra))
+	pr, err := o.GitHub.ProposeFile(ctx, o.proposal(tags, string(Format(images)), extra))
 	if err != nil {
-		// One may exist already (a try whose answer was lost): take it.
-		if found, ok, ferr := o.GitHub.FindPullRequest(ctx, o.Repo, o.head(tags)); ferr == nil && ok {
-			return cutbot.PromotionPR{PullRequest: found, Images: len(added)}, nil
-		}
 		return cutbot.PromotionPR{}, err
 	}
 	return cutbot.PromotionPR{PullRequest: pr, Images: len(added)}, nil

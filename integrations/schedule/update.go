@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"sigs.k8s.io/cutbot"
+	"sigs.k8s.io/cutbot/integrations/github"
 )
 
 // What schedule-builder (kubernetes/release cmd/schedule-builder) does to kubernetes/website's
@@ -126,9 +127,8 @@ func splitHeader(data []byte) (header, body []byte) {
 // ScheduleGitHub is what opening the schedule's PR needs of GitHub.
 type ScheduleGitHub interface {
 	FileContent(ctx context.Context, repo, path, ref string) (string, error)
-	CommitFile(ctx context.Context, repo, branch, fromRepo, fromBranch, path, content, message string) (bool, error)
 	FindPullRequest(ctx context.Context, repo, head string) (cutbot.PullRequest, bool, error)
-	OpenPullRequest(ctx context.Context, repo, head, base, title, body string) (cutbot.PullRequest, error)
+	ProposeFile(ctx context.Context, p github.FileProposal) (cutbot.PullRequest, error)
 }
 
 // DefaultSchedulePath is schedule.yaml's place in kubernetes/website.
@@ -146,16 +146,15 @@ type Updater struct {
 
 var _ cutbot.ScheduleUpdater = (*Updater)(nil)
 
-func (u *Updater) branch(v cutbot.Version) string { return "cutbot-schedule-" + v.String() }
-
-func (u *Updater) head(v cutbot.Version) string {
-	owner, _, _ := strings.Cut(u.Fork, "/")
-	return owner + ":" + u.branch(v)
+// proposal is the PR of v's schedule update.
+func (u *Updater) proposal(v cutbot.Version) github.FileProposal {
+	return github.FileProposal{Repo: u.Repo, Base: u.Base, Fork: u.Fork, Branch: "cutbot-schedule-" + v.String(), Path: u.Path,
+		Title: fmt.Sprintf("Update the patch release schedule: %s is out", strings.TrimPrefix(v.String(), "v"))}
 }
 
 // Find looks for the PR an earlier Open made, by its head branch.
 func (u *Updater) Find(ctx context.Context, v cutbot.Version) (cutbot.PullRequest, bool, error) {
-	return u.GitHub.FindPullRequest(ctx, u.Repo, u.head(v))
+	return u.GitHub.FindPullRequest(ctx, u.Repo, u.proposal(v).Head())
 }
 
 // Open proposes the schedule after v came out on day. It returns no PR (ok false) when the
@@ -169,19 +168,9 @@ func (u *Updater) Open(ctx context.Context, v cutbot.Version, day cutbot.Day) (c
 	if err != nil || !changed {
 		return cutbot.PullRequest{}, false, err
 	}
-	title := fmt.Sprintf("Update the patch release schedule: %s is out", strings.TrimPrefix(v.String(), "v"))
-	if _, err := u.GitHub.CommitFile(ctx, u.Fork, u.branch(v), u.Repo, u.Base, u.Path, string(out), title); err != nil {
-		return cutbot.PullRequest{}, false, err
-	}
-	body := fmt.Sprintf("%s.\n\nWhat `schedule-builder -uc %s` does after a patch release, opened by cutbot: the released patch moves to `previousPatches` with its date, `next` advances to the following patch on the next upcoming date, and past upcoming dates are dropped.\n\n/kind cleanup\n/sig release\n", summary, u.Path)
-	pr, err := u.GitHub.OpenPullRequest(ctx, u.Repo, u.head(v), u.Base, title, body)
-	if err != nil {
-		if found, ok, ferr := u.Find(ctx, v); ferr == nil && ok {
-			return found, true, nil
-		}
-		return cutbot.PullRequest{}, false, err
-	}
-	return pr, true, nil
+	p := u.proposal(v)
+	p.Content = string(out)
+	p.Body = fmt.Sprintf("%s.\n\nWhat `schedule-builder -uc %s` does after a patch release, opened by cutbot: the released patch moves to `previousPatches` with its date, `next` advances to the following patch on the next upcoming date, and past upcoming dates are dropped.\n\n/kind cleanup\n/sig release\n", summary, u.Path)
+	pr, err := u.GitHub.ProposeFile(ctx, p)
+	return pr, err == nil, err
 }
-
-func yamlUnmarshal(data []byte, into any) error { return yaml.UnmarshalStrict(data, into) }

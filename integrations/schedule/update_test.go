@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
 
 	"sigs.k8s.io/cutbot"
 	"sigs.k8s.io/cutbot/integrations/github"
@@ -84,7 +85,7 @@ func TestAdvanceTheRealSchedule(t *testing.T) {
 func mustParse(t *testing.T, data []byte, into *sbFile) {
 	t.Helper()
 	_, body := splitHeader(data)
-	if err := yamlUnmarshal(body, into); err != nil {
+	if err := yaml.UnmarshalStrict(body, into); err != nil {
 		t.Fatal(err)
 	}
 }
