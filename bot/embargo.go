@@ -89,6 +89,32 @@ func (e *embargo) names(text string) (string, bool) {
 	return "", false
 }
 
+// active reports whether any cut is embargoed: until one is, no write is looked at.
+func (e *embargo) active() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.secrets) > 0
+}
+
+// refuse counts and logs a refused write (never its content: it may hold tokens).
+func (e *embargo) refuse(msg string, args ...any) {
+	e.mu.Lock()
+	e.refused++
+	e.mu.Unlock()
+	e.log.Error(msg, args...)
+}
+
+// readBody reads a request's body and puts it back for sending.
+func readBody(req *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	return body, nil
+}
+
 func (e *embargo) refusals() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -111,15 +137,13 @@ var showing = map[string]bool{
 func (e *embargo) RoundTrip(req *http.Request) (*http.Response, error) {
 	method, api := strings.CutPrefix(req.URL.Path, e.api)
 	user, reply := req.Context().Value(audienceKey{}).(string)
-	if api && !showing[method] || !api && !reply || req.Body == nil {
-		return e.next.RoundTrip(req)
+	if api && !showing[method] || !api && !reply || req.Body == nil || !e.active() {
+		return e.next.RoundTrip(req) // most writes, and every one while nothing is embargoed
 	}
-	body, err := io.ReadAll(req.Body)
-	req.Body.Close()
+	body, err := readBody(req)
 	if err != nil {
 		return nil, err
 	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
 	text := string(body)
 	fields := map[string]string{}
 	if strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
@@ -145,10 +169,7 @@ func (e *embargo) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !secret || e.allowed(req.Context(), method, fields, user, reply) || calendarOnly(fields) {
 		return e.next.RoundTrip(req)
 	}
-	e.mu.Lock()
-	e.refused++
-	e.mu.Unlock()
-	e.log.Error("refused a write that would make an embargoed cut public", "cut", id, "method", method, "channel", fields["channel"])
+	e.refuse("refused a write that would make an embargoed cut public", "cut", id, "method", method, "channel", fields["channel"])
 	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Request: req,
 		Body: io.NopCloser(strings.NewReader(`{"ok":false,"error":"cutbot_embargoed"}`))}, nil
 }
@@ -264,23 +285,18 @@ func (t githubGuarded) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.g.mu.Lock()
 	e, private := t.g.e, t.g.private
 	t.g.mu.Unlock()
-	if e == nil || req.Method == http.MethodGet || req.Method == http.MethodHead || req.Body == nil {
+	if e == nil || req.Method == http.MethodGet || req.Method == http.MethodHead || req.Body == nil || !e.active() {
 		return t.next.RoundTrip(req)
 	}
-	body, err := io.ReadAll(req.Body)
-	req.Body.Close()
+	body, err := readBody(req)
 	if err != nil {
 		return nil, err
 	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
 	id, secret := e.names(string(body))
 	if !secret || private != "" && strings.EqualFold(repoOf(req.URL.Path), private) {
 		return t.next.RoundTrip(req)
 	}
-	e.mu.Lock()
-	e.refused++
-	e.mu.Unlock()
-	e.log.Error("refused a GitHub write that would make an embargoed cut public", "cut", id, "method", req.Method, "repo", repoOf(req.URL.Path))
+	e.refuse("refused a GitHub write that would make an embargoed cut public", "cut", id, "method", req.Method, "repo", repoOf(req.URL.Path))
 	return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Header: http.Header{"Content-Type": {"application/json"}}, Request: req,
 		Body: io.NopCloser(strings.NewReader(`{"message":"refused by cutbot: this would make an embargoed release public"}`))}, nil
 }

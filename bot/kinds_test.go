@@ -150,9 +150,7 @@ func (r *running) clickIn(user, channel, label string) {
 // leaks lists what names the embargoed cut where the public (or guest) can see it: every
 // version of every message in the release channel, the guest's ephemeral replies, the
 // guest's App Home, the issues and comments cutbot wrote on GitHub.
-func leaks(fake interface {
-	Transcript(string) string
-}, r *running, bl *builds, secrets ...string) []string {
+func leaks(r *running, bl *builds, secrets ...string) []string {
 	var seen []string
 	look := func(where, text string) {
 		text = reExample.ReplaceAllString(text, "") // help's examples name versions, not cuts
@@ -262,7 +260,7 @@ func TestEmbargoedCut(t *testing.T) {
 	r.run(guest, "status v1.31.3")
 	r.openHome(guest)
 
-	if got := leaks(fake, r, bl, secrets...); len(got) > 0 {
+	if got := leaks(r, bl, secrets...); len(got) > 0 {
 		t.Fatalf("the embargoed cut leaked before the lift:\n%s", strings.Join(got, "\n"))
 	}
 	if n := len(bl.gh.Requests("POST /repos/kubernetes/sig-release/issues")); n != 0 {
@@ -294,7 +292,7 @@ func TestEmbargoedCut(t *testing.T) {
 	if err := guarded.Comment(context.Background(), "kubernetes/k8s.io", pr, "v1.31.3 fixes CVE-2026-1234"); err == nil || !strings.Contains(err.Error(), "embargoed") {
 		t.Errorf("a public GitHub comment naming the embargoed cut was not refused: %v", err)
 	}
-	if got := leaks(fake, r, bl, secrets...); len(got) > 0 {
+	if got := leaks(r, bl, secrets...); len(got) > 0 {
 		t.Fatalf("leaked: %s", strings.Join(got, "\n"))
 	}
 

@@ -126,14 +126,7 @@ func (h *Handlers) checkTiming(ctx context.Context, spec cutbot.CutSpec, force s
 	if !v.IsPatch() || h.minGap < 0 {
 		return "", nil
 	}
-	var known []cutbot.Released
-	if g := &h.gh; g.api != nil {
-		prev := cutbot.Version{Major: v.Major, Minor: v.Minor, Patch: v.Patch - 1}
-		if at, ok, err := g.api.ReleasedAt(ctx, g.releaseRepo, prev.String()); err == nil && ok {
-			known = append(known, cutbot.Released{Version: prev, Day: cutbot.DayOf(at.In(h.cal.policy.Location)), Source: "its GitHub release"})
-		}
-	}
-	last, ok := cutbot.LastRelease(v, h.milestones(), known)
+	last, ok := h.lastRelease(ctx, v)
 	if !ok {
 		return "", nil
 	}
@@ -145,6 +138,19 @@ func (h *Handlers) checkTiming(ctx context.Context, spec cutbot.CutSpec, force s
 		return "", cutbot.Errorf(cutbot.EINVALID, "%s. Add --force \"reason\" to cut it now; the reason is recorded.", why)
 	}
 	return why + "; cut anyway: " + force, nil
+}
+
+// lastRelease is the release of v's branch before v: from the calendar's past patches, or the
+// GitHub release of the patch before v (when GitHub is set up and has it).
+func (h *Handlers) lastRelease(ctx context.Context, v cutbot.Version) (cutbot.Released, bool) {
+	var known []cutbot.Released
+	if g := &h.gh; g.api != nil && v.Patch > 0 {
+		prev := cutbot.Version{Major: v.Major, Minor: v.Minor, Patch: v.Patch - 1}
+		if at, ok, err := g.api.ReleasedAt(ctx, g.releaseRepo, prev.String()); err == nil && ok {
+			known = append(known, cutbot.Released{Version: prev, Day: cutbot.DayOf(at.In(h.cal.policy.Location)), Source: "its GitHub release"})
+		}
+	}
+	return cutbot.LastRelease(v, h.milestones(), known)
 }
 
 // gapPrefix names the reminders of branches gone too long without a patch release.
@@ -166,6 +172,7 @@ func (h *Handlers) RemindPatchGaps(ctx context.Context) error {
 	now := h.clock.Now()
 	today := cutbot.DayOf(now.In(c.policy.Location))
 	var errs []error
+	milestones := h.milestones()
 	for _, br := range h.BoardBranches() {
 		b, err := h.board.store.Board(ctx, br)
 		if err != nil {
@@ -176,7 +183,7 @@ func (h *Handlers) RemindPatchGaps(ctx context.Context) error {
 			continue
 		}
 		beyond := cutbot.Version{Major: minor.Major, Minor: minor.Minor, Patch: 1 << 30}
-		last, ok := cutbot.LastRelease(beyond, h.milestones(), nil)
+		last, ok := cutbot.LastRelease(beyond, milestones, nil)
 		if !ok {
 			continue
 		}

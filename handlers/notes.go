@@ -20,16 +20,9 @@ func (h *Handlers) draftNotes(ctx context.Context, c *cutbot.Cut) ([]cutbot.Even
 	}
 	v := c.Version()
 	loc := h.cal.policy.Location
-	var known []cutbot.Released
-	if v.Patch > 0 {
-		prev := cutbot.Version{Major: v.Major, Minor: v.Minor, Patch: v.Patch - 1}
-		if at, ok, err := g.api.ReleasedAt(ctx, g.releaseRepo, prev.String()); err == nil && ok {
-			known = append(known, cutbot.Released{Version: prev, Day: cutbot.DayOf(at.In(loc)), Source: "its GitHub release"})
-		}
-	}
 	since := h.clock.Now().Add(-cmp.Or(h.board.history, 45*24*time.Hour))
 	sinceOf := "the board's history (" + cutbot.DayOf(since.In(loc)).String() + ")"
-	if last, ok := cutbot.LastRelease(v, h.milestones(), known); ok {
+	if last, ok := h.lastRelease(ctx, v); ok {
 		since = last.Day.At(23, 59, loc)
 		sinceOf = fmt.Sprintf("%s (%s)", last.Version, last.Day)
 	}
