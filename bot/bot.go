@@ -405,9 +405,6 @@ func (b *Bot) Run(ctx context.Context) error {
 		return fmt.Errorf("the Slack workspace is not ready for cutbot: %w", err)
 	}
 	b.log.Info("slack workspace ok", "channel", ws.Channel, "usergroup", ws.Usergroup, "private_channel", ws.PrivateChannel)
-	if err := b.embargo.seed(ctx, b.store); err != nil {
-		return fmt.Errorf("read the embargoed cuts: %w", err)
-	}
 
 	sm := socketmode.New(b.api, socketmode.OptionLog(slog.NewLogLogger(b.log.Handler(), slog.LevelDebug)))
 	runCtx, cancel := context.WithCancel(ctx)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -31,6 +32,7 @@ type embargo struct {
 
 	mu      sync.Mutex
 	secrets map[string][]*regexp.Regexp // cut id → what must not be public
+	words   map[string][]string         // cut id → the words its patterns match
 	refused int
 }
 
@@ -42,7 +44,7 @@ func newEmbargo(next http.RoundTripper, apiURL, private string, log *slog.Logger
 	if u, err := url.Parse(apiURL); err == nil {
 		path = u.Path
 	}
-	return &embargo{next: next, api: path, private: private, log: log, secrets: map[string][]*regexp.Regexp{}}
+	return &embargo{next: next, api: path, private: private, log: log, secrets: map[string][]*regexp.Regexp{}, words: map[string][]string{}}
 }
 
 // observe learns whether cut c is embargoed, as it now stands.
@@ -52,6 +54,7 @@ func (e *embargo) forget(key string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.secrets, key)
+	delete(e.words, key)
 }
 
 func (e *embargo) observeAs(key string, c *cutbot.Cut) {
@@ -60,8 +63,13 @@ func (e *embargo) observeAs(key string, c *cutbot.Cut) {
 	defer e.mu.Unlock()
 	if len(words) == 0 {
 		delete(e.secrets, key)
+		delete(e.words, key)
 		return
 	}
+	if slices.Equal(e.words[key], words) {
+		return // known already
+	}
+	e.words[key] = words
 	var res []*regexp.Regexp
 	for _, w := range words {
 		// A whole word: v1.31.5 is secret, v1.31.50 is not.
@@ -209,8 +217,9 @@ func calendarOnly(f map[string]string) bool {
 	return json.Unmarshal([]byte(f["metadata"]), &m) == nil && m.EventType == reminderMetadata
 }
 
-// embargoStore tells the embargo of every cut as it is stored, so that it knows an embargoed
-// cut before anything about it can be written.
+// embargoStore tells the embargo of every cut as it is stored or read, so that it knows an
+// embargoed cut before anything about it can be written: whatever writes about a cut reads it
+// first (a restart's resume, a command, the Home tab's list).
 type embargoStore struct {
 	cutbot.CutStore
 	e *embargo
@@ -224,22 +233,6 @@ func (s embargoStore) CreateCut(ctx context.Context, c *cutbot.Cut) error {
 		return err
 	}
 	s.e.observe(c)
-	return nil
-}
-
-// seed learns the embargoed cuts already stored (at start).
-func (e *embargo) seed(ctx context.Context, st cutbot.CutStore) error {
-	active, err := st.ActiveCuts(ctx)
-	if err != nil {
-		return err
-	}
-	pending, err := st.CutsWithEffects(ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range append(active, pending...) {
-		e.observe(c)
-	}
 	return nil
 }
 
@@ -310,4 +303,38 @@ func repoOf(path string) string {
 		}
 	}
 	return ""
+}
+
+func (s embargoStore) Cut(ctx context.Context, id string) (*cutbot.Cut, error) {
+	return s.one(s.CutStore.Cut(ctx, id))
+}
+
+func (s embargoStore) ActiveCut(ctx context.Context, v cutbot.Version) (*cutbot.Cut, error) {
+	return s.one(s.CutStore.ActiveCut(ctx, v))
+}
+
+func (s embargoStore) LatestCut(ctx context.Context, v cutbot.Version) (*cutbot.Cut, error) {
+	return s.one(s.CutStore.LatestCut(ctx, v))
+}
+
+func (s embargoStore) ActiveCuts(ctx context.Context) ([]*cutbot.Cut, error) {
+	return s.all(s.CutStore.ActiveCuts(ctx))
+}
+
+func (s embargoStore) CutsWithEffects(ctx context.Context) ([]*cutbot.Cut, error) {
+	return s.all(s.CutStore.CutsWithEffects(ctx))
+}
+
+func (s embargoStore) one(c *cutbot.Cut, err error) (*cutbot.Cut, error) {
+	if err == nil {
+		s.e.observe(c)
+	}
+	return c, err
+}
+
+func (s embargoStore) all(cuts []*cutbot.Cut, err error) ([]*cutbot.Cut, error) {
+	for _, c := range cuts {
+		s.e.observe(c)
+	}
+	return cuts, err
 }

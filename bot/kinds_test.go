@@ -296,6 +296,13 @@ func TestEmbargoedCut(t *testing.T) {
 		t.Fatalf("leaked: %s", strings.Join(got, "\n"))
 	}
 
+	// After a restart the guard knows the embargo again from the cuts it reads (resume).
+	r.stop()
+	r = startBotEdit(t, fake, r.dbPath, bl, edit)
+	if _, _, err := r.bot.api.PostMessage(channelID, slackMsgText("v1.31.3 is almost out")); err == nil || !strings.Contains(err.Error(), "cutbot_embargoed") {
+		t.Errorf("after a restart, a public post naming the embargoed cut was not refused: %v", err)
+	}
+
 	// The lift: recorded; the public thread with the history, "is live" in it, the comment.
 	r.run(alice, "lift v1.31.3")
 	mustContain(t, "lift reply", r.lastReply(alice), "Lifted the embargo", "\"Is live\" follows in it.")
