@@ -638,25 +638,37 @@ func (h *Handlers) abort(x *execution) (Reply, error) {
 	return CutReply{Cut: c, Headline: headline, Brief: true}, nil
 }
 
+// cutsWithWork are the active cuts and every other cut whose journal holds intents, once each.
+func (h *Handlers) cutsWithWork(ctx context.Context) ([]*cutbot.Cut, error) {
+	active, err := h.store.ActiveCuts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list active cuts: %w", err)
+	}
+	pending, err := h.store.CutsWithEffects(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list cuts with work left: %w", err)
+	}
+	seen := map[string]bool{}
+	var out []*cutbot.Cut
+	for _, c := range append(active, pending...) {
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 // Resume hands every cut with work left to its lane: the active ones, and any other whose
 // journal holds intents (a crash, an outage). It returns at once; each cut settles on its
 // own lane, looking for every intent outside before doing it, so nothing is done twice.
 // Commands that arrive meanwhile queue behind it on the cut's lane.
 func (h *Handlers) Resume(ctx context.Context) error {
-	active, err := h.store.ActiveCuts(ctx)
+	cuts, err := h.cutsWithWork(ctx)
 	if err != nil {
-		return fmt.Errorf("resume: list active cuts: %w", err)
+		return fmt.Errorf("resume: %w", err)
 	}
-	pending, err := h.store.CutsWithEffects(ctx)
-	if err != nil {
-		return fmt.Errorf("resume: list cuts with work left: %w", err)
-	}
-	seen := map[string]bool{}
-	for _, c := range append(active, pending...) {
-		if seen[c.ID] {
-			continue
-		}
-		seen[c.ID] = true
+	for _, c := range cuts {
 		id := c.ID
 		h.lanes.goAsync(c.Version().String(), "resume:"+id, func() {
 			ctx, cancel := h.jobContext()

@@ -382,20 +382,14 @@ func (h *Handlers) Poll(ctx context.Context) error {
 	if h.builder == nil && h.gh.api == nil {
 		return nil
 	}
-	cuts, err := h.store.ActiveCuts(ctx)
+	cuts, err := h.cutsWithWork(ctx)
 	if err != nil {
-		return fmt.Errorf("poll: list active cuts: %w", err)
+		return fmt.Errorf("poll: %w", err)
 	}
-	pending, err := h.store.CutsWithEffects(ctx)
-	if err != nil {
-		return fmt.Errorf("poll: list cuts with work left: %w", err)
-	}
-	seen := map[string]bool{}
-	for _, c := range append(cuts, pending...) {
-		if seen[c.ID] || c.Attention != "" || !(len(c.Journal) > 0 || inFlight(c)) {
+	for _, c := range cuts {
+		if c.Attention != "" || !(len(c.Journal) > 0 || inFlight(c)) {
 			continue
 		}
-		seen[c.ID] = true
 		id := c.ID
 		h.lanes.goAsync(c.Version().String(), "poll:"+id, func() {
 			ctx, cancel := h.jobContext()
