@@ -26,29 +26,42 @@ func (s *Server) Buttons(channelID string) []Button {
 }
 
 func buttonsOf(m Message) []Button {
+	out := blockButtons(m.Blocks)
+	for i := range out {
+		out[i].MessageTS = m.TS
+	}
+	return out
+}
+
+// blockButtons are the buttons of Block Kit blocks: in actions blocks and as section
+// accessories, in order.
+func blockButtons(raw json.RawMessage) []Button {
+	type element struct {
+		Type     string `json:"type"`
+		ActionID string `json:"action_id"`
+		Value    string `json:"value"`
+		Text     struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	}
+	var blocks []struct {
+		Type      string    `json:"type"`
+		BlockID   string    `json:"block_id"`
+		Accessory *element  `json:"accessory"`
+		Elements  []element `json:"elements"`
+	}
+	json.Unmarshal(raw, &blocks)
 	var out []Button
-	{
-		var blocks []struct {
-			Type     string `json:"type"`
-			BlockID  string `json:"block_id"`
-			Elements []struct {
-				Type     string `json:"type"`
-				ActionID string `json:"action_id"`
-				Value    string `json:"value"`
-				Text     struct {
-					Text string `json:"text"`
-				} `json:"text"`
-			} `json:"elements"`
+	for _, b := range blocks {
+		if a := b.Accessory; a != nil && a.Type == "button" {
+			out = append(out, Button{ActionID: a.ActionID, BlockID: b.BlockID, Label: a.Text.Text, Value: a.Value})
 		}
-		json.Unmarshal(m.Blocks, &blocks)
-		for _, b := range blocks {
-			if b.Type != "actions" {
-				continue
-			}
-			for _, e := range b.Elements {
-				if e.Type == "button" {
-					out = append(out, Button{MessageTS: m.TS, ActionID: e.ActionID, BlockID: b.BlockID, Label: e.Text.Text, Value: e.Value})
-				}
+		if b.Type != "actions" {
+			continue
+		}
+		for _, e := range b.Elements {
+			if e.Type == "button" {
+				out = append(out, Button{ActionID: e.ActionID, BlockID: b.BlockID, Label: e.Text.Text, Value: e.Value})
 			}
 		}
 	}

@@ -193,43 +193,7 @@ func (s *Server) OpenHome(ctx context.Context, user string) (string, error) {
 }
 
 // ViewButtons are the buttons of a view: in actions blocks and as section accessories.
-func ViewButtons(v View) []Button {
-	var blocks []struct {
-		Type      string `json:"type"`
-		BlockID   string `json:"block_id"`
-		Accessory *struct {
-			Type     string `json:"type"`
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-			Text     struct {
-				Text string `json:"text"`
-			} `json:"text"`
-		} `json:"accessory"`
-		Elements []struct {
-			Type     string `json:"type"`
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-			Text     struct {
-				Text string `json:"text"`
-			} `json:"text"`
-		} `json:"elements"`
-	}
-	json.Unmarshal(v.Blocks, &blocks)
-	var out []Button
-	for _, b := range blocks {
-		if a := b.Accessory; a != nil && a.Type == "button" {
-			out = append(out, Button{ActionID: a.ActionID, BlockID: b.BlockID, Label: a.Text.Text, Value: a.Value})
-		}
-		if b.Type == "actions" {
-			for _, e := range b.Elements {
-				if e.Type == "button" {
-					out = append(out, Button{ActionID: e.ActionID, BlockID: b.BlockID, Label: e.Text.Text, Value: e.Value})
-				}
-			}
-		}
-	}
-	return out
-}
+func ViewButtons(v View) []Button { return blockButtons(v.Blocks) }
 
 // ClickInView presses a button of a view (the Home tab, a modal) as user: a block_actions
 // envelope with a fresh trigger_id, as Slack sends it. It returns the envelope id.
