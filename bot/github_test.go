@@ -153,6 +153,18 @@ func TestGates(t *testing.T) {
 	mustContain(t, "forced line", fake.Text(lastLine(t, fake, "No-mock Stage")), ":warning: forced by @alice: e2e-gci-gce flake")
 }
 
+// promoteByHand plays a person's image promotion of version: kpromo's PR, opened approved,
+// merged, and post-k8sio-image-promo passing on the merge; cutbot polls after each step.
+func promoteByHand(t testing.TB, bl *builds, version string) int {
+	t.Helper()
+	pr := bl.gh.AddPR("kubernetes/k8s.io", "releng: Image promotion for kubernetes "+version, "kubernetes-"+version+"-image-promotion", "alice", "approved", "lgtm")
+	bl.poll(t)
+	sha := bl.gh.Merge("kubernetes/k8s.io", pr)
+	bl.gh.SetStatus("kubernetes/k8s.io", sha, "post-k8sio-image-promo", "success", "https://prow.k8s.io/view/x/1")
+	bl.poll(t)
+	return pr
+}
+
 // toPromotion runs a cut to the point where cutbot watches for the promotion PR.
 func toPromotion(t *testing.T, r *running, bl *builds) {
 	t.Helper()
@@ -281,11 +293,7 @@ func TestIsLive(t *testing.T) {
 	r.run(alice, `freeze release-1.31 --reason "v1.31.3 cut"`)
 	r.clickReply(alice, alice, "Freeze: take cherry-pick-approved off 1 PR")
 	mustContain(t, "frozen", fake.Transcript(channelID), ":ice_cube: @alice froze cherry-picks on release-1.31 (v1.31.3 cut): 1 PR lost cherry-pick-approved: #128001")
-	pr := bl.gh.AddPR("kubernetes/k8s.io", "releng: Image promotion for kubernetes v1.31.3", "kubernetes-v1.31.3-image-promotion", "alice", "approved", "lgtm")
-	bl.poll(t)
-	sha := bl.gh.Merge("kubernetes/k8s.io", pr)
-	bl.gh.SetStatus("kubernetes/k8s.io", sha, "post-k8sio-image-promo", "success", "https://prow.k8s.io/view/x/1")
-	bl.poll(t)
+	promoteByHand(t, bl, "v1.31.3")
 	r.click(bob, "Next stage")
 	r.click(bob, "Confirm No-mock Release")
 	bl.cb.Succeed(bl.lastBuild(t))
