@@ -333,17 +333,11 @@ func (h *Handlers) openPromotionPR(ctx context.Context, c *cutbot.Cut, e cutbot.
 		return []cutbot.Event{cutbot.EffectDone{Key: e.Key()}}, nil // nothing to open any more
 	}
 	v := c.Version()
-	if uncertain {
-		pr, found, err := p.Find(ctx, v)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			h.log.Info("found the promotion PR opened before an interruption", "cut", c.ID, "pr", pr.URL)
-			return []cutbot.Event{cutbot.PromotionPRFound{Attempt: e.Attempt, Ref: pr.Ref(), URL: pr.URL, Title: pr.Title, Opened: true}}, nil
-		}
-	}
-	res, err := p.Open(ctx, v, buildLinks(c, promotionMarker(c.ID)))
+	res, err := once(ctx, uncertain,
+		func(ctx context.Context) (cutbot.PromotionPR, bool, error) { return p.Find(ctx, v) },
+		func(ctx context.Context) (cutbot.PromotionPR, error) {
+			return p.Open(ctx, v, buildLinks(c, promotionMarker(c.ID)))
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +345,7 @@ func (h *Handlers) openPromotionPR(ctx context.Context, c *cutbot.Cut, e cutbot.
 		h.log.Info("no-op promotion", "cut", c.ID)
 		return []cutbot.Event{cutbot.PromotionNoop{Attempt: e.Attempt, Detail: fmt.Sprintf("nothing to promote: every staged image of %s is already in the promoter's manifest, so no PR is needed", v)}}, nil
 	}
-	h.log.Info("promotion PR opened", "cut", c.ID, "pr", res.URL, "images", res.Images)
+	h.log.Info("promotion PR recorded", "cut", c.ID, "pr", res.URL, "images", res.Images, "looked_up", uncertain)
 	return []cutbot.Event{cutbot.PromotionPRFound{Attempt: e.Attempt, Ref: res.Ref(), URL: res.URL, Title: res.Title, Opened: true}}, nil
 }
 

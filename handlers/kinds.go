@@ -38,25 +38,23 @@ func (h *Handlers) doCreateBranch(ctx context.Context, c *cutbot.Cut, e cutbot.C
 	if g.api == nil {
 		return nil, cutbot.Errorf(cutbot.EINVALID, "cutbot cannot create branches: GITHUB_TOKEN is not set")
 	}
-	if uncertain {
-		ok, err := g.api.BranchExists(ctx, g.releaseRepo, e.Branch)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			h.log.Info("found a branch created before an interruption", "cut", c.ID, "branch", e.Branch)
-			return []cutbot.Event{cutbot.BranchCreated{Existed: true}}, nil
-		}
-	}
-	sha, err := g.api.CreateBranch(ctx, g.releaseRepo, e.Branch, e.From)
-	if cutbot.ErrorCode(err) == cutbot.ECONFLICT {
-		return []cutbot.Event{cutbot.BranchCreated{Existed: true}}, nil // made meanwhile, by a person
-	}
+	created, err := once(ctx, uncertain,
+		func(ctx context.Context) (cutbot.BranchCreated, bool, error) {
+			ok, err := g.api.BranchExists(ctx, g.releaseRepo, e.Branch)
+			return cutbot.BranchCreated{Existed: true}, ok, err
+		},
+		func(ctx context.Context) (cutbot.BranchCreated, error) {
+			sha, err := g.api.CreateBranch(ctx, g.releaseRepo, e.Branch, e.From)
+			if cutbot.ErrorCode(err) == cutbot.ECONFLICT {
+				return cutbot.BranchCreated{Existed: true}, nil // made meanwhile, by a person
+			}
+			return cutbot.BranchCreated{SHA: sha}, err
+		})
 	if err != nil {
 		return nil, err
 	}
-	h.log.Info("hotfix branch created", "cut", c.ID, "branch", e.Branch, "from", e.From, "sha", sha)
-	return []cutbot.Event{cutbot.BranchCreated{SHA: sha}}, nil
+	h.log.Info("hotfix branch recorded", "cut", c.ID, "branch", e.Branch, "from", e.From, "sha", created.SHA, "found_there", created.Existed)
+	return []cutbot.Event{created}, nil
 }
 
 // gateDashboards are the testgrid dashboards the gates of a cut read, in order: the branch's own, or

@@ -67,23 +67,26 @@ func (h *Handlers) openSchedulePR(ctx context.Context, c *cutbot.Cut, uncertain 
 		return []cutbot.Event{cutbot.EffectDone{Key: cutbot.OpenSchedulePR{}.Key()}}, nil
 	}
 	v := c.Version()
-	if uncertain {
-		pr, found, err := u.Find(ctx, v)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			return []cutbot.Event{cutbot.ScheduleProposed{URL: pr.URL, Detail: "schedule.yaml PR " + pr.URL}}, nil
-		}
-	}
 	day := cutbot.DayOf(cmp.Or(c.EndedAt, h.clock.Now()).In(h.cal.policy.Location))
-	pr, ok, err := u.Open(ctx, v, day)
+	type proposed struct {
+		pr cutbot.PullRequest
+		ok bool
+	}
+	res, err := once(ctx, uncertain,
+		func(ctx context.Context) (proposed, bool, error) {
+			pr, found, err := u.Find(ctx, v)
+			return proposed{pr, true}, found, err
+		},
+		func(ctx context.Context) (proposed, error) {
+			pr, ok, err := u.Open(ctx, v, day)
+			return proposed{pr, ok}, err
+		})
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if !res.ok {
 		return []cutbot.Event{cutbot.ScheduleProposed{Detail: fmt.Sprintf("schedule.yaml lists %s already: no PR needed", v)}}, nil
 	}
-	h.log.Info("schedule.yaml PR opened", "cut", c.ID, "pr", pr.URL)
-	return []cutbot.Event{cutbot.ScheduleProposed{URL: pr.URL, Detail: "schedule.yaml PR " + pr.URL + " (what schedule-builder would do: " + v.String() + " moves to the past patches with its date, the next patch takes the next upcoming date)"}}, nil
+	h.log.Info("schedule.yaml PR recorded", "cut", c.ID, "pr", res.pr.URL, "looked_up", uncertain)
+	return []cutbot.Event{cutbot.ScheduleProposed{URL: res.pr.URL, Detail: "schedule.yaml PR " + res.pr.URL + " (what schedule-builder would do: " + v.String() + " moves to the past patches with its date, the next patch takes the next upcoming date)"}}, nil
 }
